@@ -8,8 +8,13 @@
 
 #include <countersign/config/gateway_config.hpp>
 #include <countersign/config/plugin_validator.hpp>
+#include <countersign/core/clock.hpp>
 #include <countersign/core/net.hpp>
 #include <countersign/pipeline/plugin_schema.hpp>
+
+namespace countersign::jwt_signer {
+class jwt_signer_services;
+}
 
 namespace countersign::pipeline {
 
@@ -21,6 +26,16 @@ class plugin;
 struct plugin_services {
     const clock* clk = &clock::system();
     std::string data_dir = "./data";
+
+    /// jwt-signer: JWKS cache, introspection caches and signing keysets,
+    /// node-wide. Created by main() (or by the first jwt-signer plugin built).
+    std::shared_ptr<jwt_signer::jwt_signer_services> jwt_signer;
+
+    /// While plugin_set::build runs a factory: where a factory may add
+    /// detailed errors (under `error_path`, the entry's YAML path). When a
+    /// factory fails without adding any, its error_code's message is used.
+    config::error_list* errors = nullptr;
+    std::string error_path;
 };
 
 struct plugin_descriptor {
@@ -36,6 +51,10 @@ class plugin_registry final : public config::plugin_validator {
 public:
     /// The registry with every built-in plugin.
     static const plugin_registry& builtin();
+
+    /// Registers every built-in plugin into `r` (src/plugins/builtin.cpp:
+    /// one line per plugin). builtin() is this applied to an empty registry.
+    static void add_builtins(plugin_registry& r);
 
     void add(plugin_descriptor d);
     const plugin_descriptor* find(std::string_view name) const;

@@ -2,7 +2,11 @@
 // precedence resolved. Immutable and shared by all workers.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <countersign/config/config_error.hpp>
@@ -26,9 +30,18 @@ public:
     /// phase sets ctx.consumer, re-resolves the remaining ones with the
     /// consumer), runs their access phases in descending priority, stops at
     /// the first ctx.exit. Fills ctx.plugins with what ran.
+    ///
+    /// Also owns the consumer headers: incoming X-Consumer-ID,
+    /// X-Consumer-Custom-ID, X-Consumer-Username, X-Consumer-Groups,
+    /// X-Credential-Identifier and X-Anonymous-Consumer are removed from
+    /// *ctx.request first; as soon as a plugin sets ctx.consumer they are set
+    /// from it (so later plugins, e.g. request-termination's echo, see them).
+    /// Plugin entries whose `protocols` exclude the request's (http/https by
+    /// ctx.tls) are skipped. Adds the time spent to ctx.timings.access.
     net::awaitable<void> run_access(request_context& ctx) const;
 
-    /// header_filter of every plugin in ctx.plugins, in order.
+    /// header_filter of every plugin in ctx.plugins, in order. Does not apply
+    /// ctx.downstream_headers: the session does that.
     void run_header_filter(request_context& ctx, http::response_header<>& res) const;
 
     /// log of every plugin in ctx.plugins, in order.
@@ -45,11 +58,44 @@ public:
         const config::plugin_config* config;  // points into the gateway_config
         std::shared_ptr<const plugin> instance;
         int priority;
+        unsigned protocols = ~0u;              // protocol_bit() mask
     };
 
+    /// Every enabled entry, sorted by priority (desc), then name, then config order.
+    const std::vector<entry>& entries() const { return entries_; }
+    /// Plugin names with at least one enabled entry, in run order.
+    const std::vector<std::string>& names() const { return names_by_priority_; }
+
+    /// Kong's precedence rank of a scope, 0 = most specific (route+service+
+    /// consumer) .. 7 = global.
+    static int precedence_rank(bool route, bool service, bool consumer);
+
 private:
+    // Per route, precomputed at build: for each plugin name (in run order)
+    // the best entry without a consumer scope, plus the consumer-scoped
+    // entries that may apply to the route (sorted by rank). Resolution on the
+    // hot path is then a scan of a few integers, no allocation.
+    struct consumer_candidate {
+        std::string_view consumer_id;
+        int rank;
+        std::uint32_t entry;
+    };
+    struct slot {
+        std::int32_t base = -1;  // index into entries_, -1 = none
+        int base_rank = 8;
+        std::vector<consumer_candidate> consumers;
+    };
+    struct plan {
+        std::vector<slot> slots;
+    };
+
+    plan make_plan(std::string_view route_id, std::string_view service_id) const;
+    const entry* choose(const slot& s, const config::consumer_config* consumer) const;
+
     std::vector<entry> entries_;  // enabled entries, sorted by priority desc then name
     std::vector<std::string> names_by_priority_;
+    std::unordered_map<const config::route_config*, plan> plans_;
+    plan no_route_plan_;  // requests without a matched route: global/consumer entries only
 };
 
 }  // namespace countersign::pipeline

@@ -40,8 +40,9 @@ struct request_context {
     const config::route_config* route = nullptr;
 
     /// The request header as it will be sent upstream. Plugins may change
-    /// headers here during `access`; the session applies routing (path,
-    /// Host) and hop-by-hop rules around it.
+    /// headers here during `access`. The session applies routing (upstream
+    /// path and Host), hop-by-hop removal and X-Forwarded-* *before* the
+    /// access phase, so plugins see the upstream's view.
     http::request_header<>* request = nullptr;
 
     // Where the request came from.
