@@ -122,6 +122,7 @@ struct gateway_config {
     const service_config* find_service(std::string_view id_or_name) const;
     const route_config* find_route(std::string_view id_or_name) const;
     const consumer_config* find_consumer(std::string_view id_or_username) const;
+    const plugin_config* find_plugin(std::string_view id_or_instance_name) const;
 };
 
 using gateway_config_ptr = std::shared_ptr<const gateway_config>;

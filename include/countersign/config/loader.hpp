@@ -39,4 +39,13 @@ load_result load_file(const std::string& path,
 /// Used by `GET /config` and the admin entity listings.
 nlohmann::json to_declarative_json(const gateway_config& cfg, const plugin_validator* redact_with);
 
+/// One entity in the shape of Kong's Admin API (`GET /services/{id}` …):
+/// Kong's field names, unset optional fields as null, references as
+/// `"service": {"id": "…"}`. For plugins, `redact_with` (when given) hides
+/// secret config fields.
+nlohmann::json to_json(const service_config& service);
+nlohmann::json to_json(const route_config& route);
+nlohmann::json to_json(const consumer_config& consumer);
+nlohmann::json to_json(const plugin_config& plugin, const plugin_validator* redact_with);
+
 }  // namespace countersign::config

@@ -1,0 +1,302 @@
+// One invalid file per validation rule, each with the exact error text:
+// path, message and line. Every file under tests/fixtures/configs/invalid/
+// must be listed here.
+#include <countersign/config/loader.hpp>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "config/fake_validator.hpp"
+
+namespace cfg = countersign::config;
+using cfg::testing::error_strings;
+
+namespace {
+
+struct invalid_case {
+    const char* file;
+    std::vector<std::string> errors;
+};
+
+// clang-format off
+const std::vector<invalid_case> invalid_cases = {
+    {"consumer-credentials.yaml",
+     {"consumers[0].keyauth_credentials: credentials of Kong's authentication plugins are not supported by countersign (line 4)"}},
+    {"consumer-duplicate-custom-id.yaml",
+     {R"x(consumers[1].custom_id: duplicate consumer custom_id "42" (first at consumers[0]) (line 6))x"}},
+    {"consumer-duplicate-username.yaml",
+     {R"x(consumers[1].username: duplicate consumer username "alice" (first at consumers[0]) (line 4))x"}},
+    {"consumer-no-username.yaml",
+     {"consumers[0]: must set at least one of username or custom_id (line 3)"}},
+    {"consumer-unknown-field.yaml",
+     {"consumers[0].email: unknown field (line 4)"}},
+    {"duplicate-key.yaml",
+     {"services[0].retries: duplicate key (line 6)"}},
+    {"empty.yaml",
+     {"the document is empty"}},
+    {"format-version-missing.yaml",
+     {R"x(_format_version: required field missing (use "3.0") (line 1))x"}},
+    {"format-version-unknown.yaml",
+     {R"x(_format_version: must be "1.1", "2.1" or "3.0" (line 1))x"}},
+    {"kong-upstreams.yaml",
+     {"upstreams: Kong's upstreams are not supported by countersign (line 2)"}},
+    {"multiple-documents.yaml",
+     {"expected one YAML document, found 2 (line 3)"}},
+    {"node-access-log-json.yaml",
+     {"countersign.access_log_json: expected a boolean (true/false or on/off) (line 3)"}},
+    {"node-admin-ssl-cert-required.yaml",
+     {R"x(countersign.admin_ssl_cert: required by the ssl listener "127.0.0.1:8444 ssl" (line 3))x",
+      R"x(countersign.admin_ssl_cert_key: required by the ssl listener "127.0.0.1:8444 ssl" (line 3))x"}},
+    {"node-data-dir-empty.yaml",
+     {"countersign.data_dir: must not be empty (line 3)"}},
+    {"node-duplicate-key.yaml",
+     {"countersign.workers: duplicate key (line 4)"}},
+    {"node-duration-range.yaml",
+     {"countersign.client_body_timeout: must be between 1 and 2147483647 milliseconds (line 3)"}},
+    {"node-duration-unit.yaml",
+     {"countersign.client_header_timeout: expected a duration in milliseconds, or with a unit (500ms, 30s, 5m, 1h) (line 3)"}},
+    {"node-keepalive-requests.yaml",
+     {"countersign.keepalive_requests: must be between 1 and 2147483647 (line 3)"}},
+    {"node-listen-address.yaml",
+     {R"x(countersign.proxy_listen[1]: invalid listen address "localhost:8443 ssl": "localhost" is not an IPv4 address or an IPv6 address in brackets (line 5))x"}},
+    {"node-listen-duplicate.yaml",
+     {R"x(countersign.admin_listen: "127.0.0.1:9000" is used by both proxy_listen and admin_listen (line 4))x"}},
+    {"node-listen-empty-entry.yaml",
+     {"countersign.proxy_listen: empty listen address (line 3)"}},
+    {"node-listen-flag.yaml",
+     {R"x(countersign.proxy_listen: invalid listen address "0.0.0.0:8443 http2 ssl": unsupported flag "http2" (only "ssl" is supported) (line 3))x"}},
+    {"node-listen-ipv6-brackets.yaml",
+     {R"x(countersign.proxy_listen[0]: invalid listen address "::1:8000": an IPv6 address must be written in brackets, e.g. "[::1]:8000" (line 3))x"}},
+    {"node-listen-item-not-string.yaml",
+     {"countersign.proxy_listen[0]: expected a string (line 4)"}},
+    {"node-listen-no-port.yaml",
+     {R"x(countersign.admin_listen: invalid listen address "127.0.0.1": expected ADDRESS:PORT, e.g. "0.0.0.0:8000" or "[::1]:8000" (line 3))x"}},
+    {"node-listen-port.yaml",
+     {R"x(countersign.proxy_listen[0]: invalid listen address "0.0.0.0:80000": port must be between 1 and 65535 (line 3))x"}},
+    {"node-log-level.yaml",
+     {"countersign.log_level: must be one of: trace, debug, info, warn, error, critical, off (line 3)"}},
+    {"node-max-header-bytes.yaml",
+     {"countersign.max_header_bytes: must be between 1024 and 16777216 bytes (line 3)"}},
+    {"node-not-a-list.yaml",
+     {"countersign.workers: expected a single value (line 3)"}},
+    {"node-not-map.yaml",
+     {"countersign: expected a map (line 2)"}},
+    {"node-proxy-listen-off.yaml",
+     {"countersign.proxy_listen: cannot be off: at least one proxy listener is required (line 3)"}},
+    {"node-public-jwks-path.yaml",
+     {R"x(countersign.public_jwks_path: must start and end with "/" (line 3))x"}},
+    {"node-size-unit.yaml",
+     {"countersign.max_body_bytes: expected a size in bytes, or with a unit (64k, 8m, 1g) (line 3)"}},
+    {"node-ssl-cert-not-pem.yaml",
+     {R"x(countersign.ssl_cert: "tests/fixtures/configs/certs/README.md" holds no PEM certificate (line 4))x"}},
+    {"node-ssl-cert-required.yaml",
+     {R"x(countersign.ssl_cert: required by the ssl listener "0.0.0.0:8443 ssl" (line 3))x",
+      R"x(countersign.ssl_cert_key: required by the ssl listener "0.0.0.0:8443 ssl" (line 3))x"}},
+    {"node-ssl-cert-unreadable.yaml",
+     {R"x(countersign.ssl_cert: cannot read "tests/fixtures/configs/certs/missing.crt": No such file or directory (line 4))x"}},
+    {"node-ssl-key-mismatch.yaml",
+     {R"x(countersign.ssl_cert_key: the key in "tests/fixtures/configs/certs/other.key" does not match the certificate in "tests/fixtures/configs/certs/server.crt" (line 5))x"}},
+    {"node-ssl-key-without-cert.yaml",
+     {"countersign.ssl_cert: required when ssl_cert_key is set (line 3)"}},
+    {"node-unknown-field.yaml",
+     {"countersign.nginx_worker_processes: unknown field (line 4)"}},
+    {"node-workers-word.yaml",
+     {"countersign.workers: expected an integer (line 3)"}},
+    {"node-workers.yaml",
+     {"countersign.workers: must be between 1 and 1024 (line 3)"}},
+    {"plugin-config-duplicate-key.yaml",
+     {"plugins[0].config.status_code: duplicate key (line 7)"}},
+    {"plugin-config-invalid.yaml",
+     {"services[0].plugins[0].config.mesage: unknown field (line 9)"}},
+    {"plugin-config-not-map.yaml",
+     {"plugins[0].config: expected a map (line 4)"}},
+    {"plugin-consumer-not-found.yaml",
+     {R"x(plugins[0].consumer: consumer with username "alice" not found (line 4))x"}},
+    {"plugin-duplicate-id.yaml",
+     {R"x(plugins[1].id: duplicate plugin id "5d6e9b0e-8f1c-4bb2-9f56-2f2d3b4c5a61" (first at plugins[0]) (line 8))x"}},
+    {"plugin-duplicate-instance-name.yaml",
+     {R"x(plugins[0].instance_name: duplicate plugin instance_name "maintenance" (first at services[0].plugins[0]) (line 10))x"}},
+    {"plugin-duplicate-scope.yaml",
+     {R"x(plugins[0]: plugin "request-termination" is already configured for the same service, route and consumer (first at services[0].plugins[0]) (line 9))x"}},
+    {"plugin-enabled-not-bool.yaml",
+     {"plugins[0].enabled: expected a boolean (line 4)"}},
+    {"plugin-name-missing.yaml",
+     {"plugins[0].name: required field missing (line 3)"}},
+    {"plugin-nested-conflict.yaml",
+     {R"x(services[1].plugins[0].service: conflicts with the enclosing service "b" (line 9))x"}},
+    {"plugin-ordering.yaml",
+     {"plugins[0].ordering: dynamic plugin ordering is not supported by countersign (line 4)"}},
+    {"plugin-protocols-unsupported.yaml",
+     {R"x(plugins[0].protocols[1]: unsupported protocol "tcp" (supported: grpc, grpcs, http, https) (line 4))x"}},
+    {"plugin-route-not-found.yaml",
+     {R"x(plugins[0].route: route named "invoices" not found (line 4))x"}},
+    {"plugin-service-not-found.yaml",
+     {R"x(plugins[0].service: service "billing" not found (line 4))x"}},
+    {"plugin-unknown-field.yaml",
+     {"plugins[0].priority: unknown field (line 4)"}},
+    {"plugin-unknown-name.yaml",
+     {R"x(plugins[0].name: unknown plugin "rate-limiting" (known: key-holder, request-termination) (line 3))x"}},
+    {"route-duplicate-name.yaml",
+     {R"x(routes[0].name: duplicate route name "r" (first at services[0].routes[0]) (line 9))x"}},
+    {"route-expression.yaml",
+     {"services[0].routes[0]: must set at least one of paths, hosts, methods or headers (line 6)",
+      "services[0].routes[0].expression: Kong's expressions router is not supported by countersign (line 7)"}},
+    {"route-header-host.yaml",
+     {R"x(services[0].routes[0].headers.Host: cannot contain the "host" header, which must be specified in "hosts" (line 8))x"}},
+    {"route-header-name-invalid.yaml",
+     {R"x(services[0].routes[0].headers.x version: invalid header name "x version" (line 8))x"}},
+    {"route-header-no-values.yaml",
+     {"services[0].routes[0].headers.x-version: must have at least one value (line 8)"}},
+    {"route-header-regex.yaml",
+     {R"x(services[0].routes[0].headers.x-version[0]: regex header values ("~*...") are not supported by countersign (line 8))x"}},
+    {"route-headers-not-map.yaml",
+     {"services[0].routes[0].headers: expected a map of header names to lists of values (line 7)"}},
+    {"route-host-invalid.yaml",
+     {R"x(services[0].routes[0].hosts[0]: invalid host "api example.com" (line 8))x"}},
+    {"route-host-port.yaml",
+     {R"x(services[0].routes[0].hosts[0]: invalid host "api.example.com:8443": ports are not supported in hosts (line 8))x"}},
+    {"route-host-two-wildcards.yaml",
+     {R"x(services[0].routes[0].hosts[0]: invalid wildcard "*.example.*": must have at most one wildcard (line 8))x"}},
+    {"route-host-wildcard-middle.yaml",
+     {R"x(services[0].routes[0].hosts[0]: invalid wildcard "api.*.example.com": must be placed at leftmost or rightmost label (line 8))x"}},
+    {"route-https-redirect.yaml",
+     {"services[0].routes[0].https_redirect_status_code: only 426 is supported by countersign (line 9)"}},
+    {"route-legacy-regex-invalid.yaml",
+     {"services[0].routes[0].paths[0]: invalid regex: Unexpected character within '[...]' in regular expression (line 10)"}},
+    {"route-method-invalid.yaml",
+     {R"x(services[0].routes[0].methods[1]: invalid method "PO ST" (line 7))x"}},
+    {"route-no-matcher.yaml",
+     {"services[0].routes[0]: must set at least one of paths, hosts, methods or headers (line 6)"}},
+    {"route-path-characters.yaml",
+     {R"x(services[0].routes[0].paths[0]: must not contain spaces, control characters, "?" or "#" (line 8))x"}},
+    {"route-path-handling.yaml",
+     {R"x(services[0].routes[0].path_handling: must be "v0" or "v1" (line 8))x"}},
+    {"route-path-no-slash.yaml",
+     {R"x(services[0].routes[1].paths[0]: must start with "/" (line 14))x"}},
+    {"route-path-percent.yaml",
+     {"services[0].routes[0].paths[0]: invalid percent-encoding (line 8)"}},
+    {"route-paths-not-list.yaml",
+     {"services[0].routes[0].paths: expected a list (line 7)"}},
+    {"route-protocols-unsupported.yaml",
+     {R"x(services[0].routes[0].protocols[1]: unsupported protocol "grpc" (supported: http, https) (line 8))x"}},
+    {"route-regex-invalid.yaml",
+     {"services[0].routes[0].paths[0]: invalid regex: Mismatched '(' and ')' in regular expression (line 8)"}},
+    {"route-regex-no-slash.yaml",
+     {R"x(services[0].routes[0].paths[0]: a regex path must start with "~/" (line 8))x"}},
+    {"route-regex-priority-not-integer.yaml",
+     {"services[0].routes[0].regex_priority: expected an integer (line 8)"}},
+    {"route-service-conflict.yaml",
+     {R"x(services[1].routes[0].service: conflicts with the enclosing service "b" (line 10))x"}},
+    {"route-service-id-not-found.yaml",
+     {R"x(routes[0].service: service with id "7f5ac5e4-5f7c-4d3f-8f0a-0d9d7c1e2b3a" not found (line 5))x"}},
+    {"route-service-not-found.yaml",
+     {R"x(routes[0].service: service named "b" not found (line 8))x"}},
+    {"route-service-ref-both.yaml",
+     {R"x(routes[0].service: expected "id" or "name", not both (line 8))x"}},
+    {"route-service-ref-unknown-key.yaml",
+     {"routes[0].service.title: unknown field (line 9)"}},
+    {"route-stream-snis.yaml",
+     {"services[0].routes[0].snis: stream (TCP/TLS) routing is not supported by countersign (line 8)"}},
+    {"route-strip-path-not-bool.yaml",
+     {"services[0].routes[0].strip_path: expected a boolean (line 8)"}},
+    {"route-unknown-field.yaml",
+     {"services[0].routes[0].strip_paht: unknown field (line 8)"}},
+    {"service-ca-certificates-kong-refs.yaml",
+     {"services[0].ca_certificates: expected the path of a PEM file (references to Kong's ca_certificates entities are not supported) (line 5)"}},
+    {"service-ca-certificates-missing.yaml",
+     {R"x(services[0].ca_certificates: cannot read "tests/fixtures/configs/certs/no-such-bundle.pem": No such file or directory (line 5))x"}},
+    {"service-client-certificate.yaml",
+     {"services[0].client_certificate: client certificates to upstreams are not supported by countersign (line 5)"}},
+    {"service-disabled.yaml",
+     {"services[0].enabled: disabled services are not supported: remove the service instead (line 5)"}},
+    {"service-duplicate-id.yaml",
+     {R"x(services[1].id: duplicate service id "0a6a9a4c-3c1e-4e34-9d0c-2d7c4f1b6f10" (first at services[0]) (line 6))x"}},
+    {"service-duplicate-name.yaml",
+     {R"x(services[1].name: duplicate service name "a" (first at services[0]) (line 5))x"}},
+    {"service-host-invalid.yaml",
+     {R"x(services[0].host: invalid host "a..internal" (line 4))x"}},
+    {"service-id-not-uuid.yaml",
+     {R"x(services[0].id: expected a UUID, e.g. "ee8c5953-39ef-5efe-a2b2-7c6879d01f4e" (line 3))x"}},
+    {"service-missing-host.yaml",
+     {"services[0]: must set url or host (line 3)"}},
+    {"service-name-invalid.yaml",
+     {R"x(services[0].name: invalid name "my service": only letters, digits, ".", "-", "_" and "~" are allowed (line 3))x"}},
+    {"service-not-map.yaml",
+     {"services[0]: expected a map (line 3)"}},
+    {"service-path-no-slash.yaml",
+     {R"x(services[0].path: must start with "/" (line 5))x"}},
+    {"service-port-not-integer.yaml",
+     {"services[0].port: expected an integer (line 5)"}},
+    {"service-port-range.yaml",
+     {"services[0].port: must be between 1 and 65535 (line 5)"}},
+    {"service-protocol-unknown.yaml",
+     {R"x(services[0].protocol: unknown protocol "ftp" (supported: http, https) (line 4))x"}},
+    {"service-retries-range.yaml",
+     {"services[0].retries: must be between 0 and 32767 (line 5)"}},
+    {"service-tags-invalid.yaml",
+     {R"x(services[0].tags[1]: invalid tag "billing/v2": ",", "/" and control characters are not allowed (line 5))x"}},
+    {"service-timeout-range.yaml",
+     {"services[0].connect_timeout: must be between 1 and 2147483647 (line 5)"}},
+    {"service-tls-verify-not-bool.yaml",
+     {"services[0].tls_verify: expected a boolean (line 5)"}},
+    {"service-unknown-field.yaml",
+     {"services[0].read_timout: unknown field (line 5)"}},
+    {"service-url-invalid.yaml",
+     {R"x(services[0].url: invalid URL "http://a internal/" (line 4))x"}},
+    {"service-url-query.yaml",
+     {"services[0].url: must not contain a query string (line 4)"}},
+    {"service-url-unsupported-protocol.yaml",
+     {R"x(services[0].url: unsupported protocol "grpc" (supported: http, https) (line 4))x"}},
+    {"service-url-userinfo.yaml",
+     {"services[0].url: must not contain user info (line 4)"}},
+    {"service-url-with-host.yaml",
+     {"services[0].host: cannot be combined with url (line 5)"}},
+    {"services-not-list.yaml",
+     {"services: expected a list (line 2)"}},
+    {"top-level-not-map.yaml",
+     {"expected a map at the top level (line 2)"}},
+    {"transform-not-bool.yaml",
+     {"_transform: expected a boolean (line 2)"}},
+    {"unknown-top-level-field.yaml",
+     {"service: unknown field (line 2)"}},
+    {"yaml-merge-key.yaml",
+     {"services[0].<<: YAML merge keys (<<) are not supported (line 6)"}},
+    {"yaml-syntax.yaml",
+     {"invalid YAML: end of sequence flow not found (line 8)"}},
+};
+// clang-format on
+
+const std::filesystem::path invalid_dir = std::filesystem::path(COUNTERSIGN_SOURCE_DIR) / "tests/fixtures/configs/invalid";
+
+}  // namespace
+
+TEST_CASE("each invalid file yields exactly its error", "[config][invalid]")
+{
+    cfg::testing::in_source_dir();
+    cfg::testing::fake_validator validator;
+    for (const auto& c : invalid_cases) {
+        DYNAMIC_SECTION(c.file)
+        {
+            auto result = cfg::load_file((invalid_dir / c.file).string(), validator, cfg::testing::fake_env());
+            CHECK_FALSE(result.ok());
+            CHECK(result.config == nullptr);
+            CHECK(error_strings(result) == c.errors);
+        }
+    }
+}
+
+TEST_CASE("every invalid fixture is covered by a case", "[config][invalid]")
+{
+    std::set<std::string> listed;
+    for (const auto& c : invalid_cases)
+        listed.insert(c.file);
+    for (const auto& entry : std::filesystem::directory_iterator(invalid_dir)) {
+        INFO(entry.path().filename().string());
+        CHECK(listed.count(entry.path().filename().string()) == 1);
+    }
+    CHECK(listed.size() == invalid_cases.size());
+}
