@@ -1,0 +1,323 @@
+#include <countersign/proxy/framing.hpp>
+
+#include <cctype>
+
+#include <countersign/proxy/hop_by_hop.hpp>
+
+namespace countersign::proxy {
+
+namespace {
+
+bool is_tchar(unsigned char c)
+{
+    if (std::isalnum(c))
+        return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool is_value_char(unsigned char c)
+{
+    return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
+}
+
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+bool iequals(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+std::size_t count(const http::fields& f, http::field name)
+{
+    return f.count(name);
+}
+
+framing_error check_field_line(std::string_view line)
+{
+    if (line.front() == ' ' || line.front() == '\t')
+        return framing_error::obs_fold;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return framing_error::bad_field_name;
+    auto name = line.substr(0, colon);
+    if (name.back() == ' ' || name.back() == '\t')
+        return framing_error::space_before_colon;
+    for (unsigned char c : name)
+        if (!is_tchar(c))
+            return framing_error::bad_field_name;
+    for (unsigned char c : line.substr(colon + 1))
+        if (!is_value_char(c))
+            return framing_error::bad_field_value;
+    return framing_error::none;
+}
+
+// Host = uri-host [ ":" port ]; reg-name or IP literal, no userinfo.
+bool valid_host(std::string_view h)
+{
+    if (h.empty())
+        return false;
+    std::string_view port;
+    if (h.front() == '[') {
+        auto close = h.find(']');
+        if (close == std::string_view::npos)
+            return false;
+        for (char c : h.substr(1, close - 1))
+            if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.')
+                return false;
+        auto rest = h.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':')
+                return false;
+            port = rest.substr(1);
+            if (port.empty())
+                return false;
+        }
+    } else {
+        auto colon = h.find(':');
+        auto name = h.substr(0, colon);
+        if (name.empty())
+            return false;
+        for (unsigned char c : name)
+            if (!std::isalnum(c) && c != '-' && c != '.' && c != '_' && c != '~')
+                return false;
+        if (colon != std::string_view::npos) {
+            port = h.substr(colon + 1);
+            if (port.empty())
+                return false;
+        }
+    }
+    if (!port.empty()) {
+        if (port.size() > 5)
+            return false;
+        unsigned long n = 0;
+        for (char c : port) {
+            if (!std::isdigit(static_cast<unsigned char>(c)))
+                return false;
+            n = n * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (n > 65535)
+            return false;
+    }
+    return true;
+}
+
+// Segment "." or ".." after percent-decoding "%2e".
+bool is_dot_segment(std::string_view seg)
+{
+    std::string decoded;
+    for (std::size_t i = 0; i < seg.size(); ++i) {
+        if (seg[i] == '%' && i + 2 < seg.size() && seg[i + 1] == '2' && (seg[i + 2] == 'e' || seg[i + 2] == 'E')) {
+            decoded += '.';
+            i += 2;
+        } else {
+            decoded += seg[i];
+        }
+    }
+    return decoded == "." || decoded == "..";
+}
+
+framing_error check_target(http::verb method, std::string_view target)
+{
+    if (target.empty())
+        return framing_error::bad_target;
+    if (target == "*")
+        return method == http::verb::options ? framing_error::none : framing_error::bad_target;
+    if (target.front() != '/')
+        return framing_error::bad_target;  // absolute-form and authority-form are not served
+    for (unsigned char c : target)
+        if (c <= 0x20 || c == 0x7f || c == '#' || c == '\\' || c >= 0x80)
+            return framing_error::bad_target;
+    auto path = target.substr(0, target.find('?'));
+    for (std::size_t i = 0; i + 2 < path.size(); ++i) {
+        if (path[i] != '%')
+            continue;
+        char a = path[i + 1], b = static_cast<char>(std::tolower(static_cast<unsigned char>(path[i + 2])));
+        if ((a == '0' && b == '0') || (a == '5' && b == 'c'))
+            return framing_error::bad_target;  // encoded NUL or backslash
+    }
+    std::size_t pos = 1;
+    while (pos <= path.size()) {
+        auto slash = path.find('/', pos);
+        auto seg = path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        if (is_dot_segment(seg))
+            return framing_error::bad_target;
+        if (slash == std::string_view::npos)
+            break;
+        pos = slash + 1;
+    }
+    return framing_error::none;
+}
+
+framing_error check_body_framing(const http::fields& f, bool http10)
+{
+    auto cl = count(f, http::field::content_length);
+    auto te = count(f, http::field::transfer_encoding);
+    if (cl > 0 && te > 0)
+        return framing_error::cl_and_te;
+    if (cl > 1)
+        return framing_error::multiple_content_length;
+    if (cl == 1 && !parse_content_length(f[http::field::content_length]))
+        return framing_error::bad_content_length;
+    if (te > 0) {
+        if (http10)
+            return framing_error::te_in_http10;
+        if (te > 1 || !iequals(trim(f[http::field::transfer_encoding]), "chunked"))
+            return framing_error::bad_transfer_encoding;
+    }
+    return framing_error::none;
+}
+
+}  // namespace
+
+std::string_view to_string(framing_error e)
+{
+    switch (e) {
+    case framing_error::none: return "ok";
+    case framing_error::bare_cr: return "bare CR";
+    case framing_error::bare_lf: return "bare LF";
+    case framing_error::obs_fold: return "obs-fold or whitespace before a field line";
+    case framing_error::space_before_colon: return "whitespace between field name and colon";
+    case framing_error::bad_field_name: return "invalid field name";
+    case framing_error::bad_field_value: return "invalid field value";
+    case framing_error::bad_request_line: return "invalid request line";
+    case framing_error::bad_version: return "unsupported HTTP version";
+    case framing_error::bad_target: return "invalid request target";
+    case framing_error::method_not_allowed: return "method not allowed";
+    case framing_error::missing_host: return "missing Host";
+    case framing_error::multiple_host: return "multiple Host fields";
+    case framing_error::bad_host: return "invalid Host";
+    case framing_error::cl_and_te: return "both Content-Length and Transfer-Encoding";
+    case framing_error::multiple_content_length: return "multiple Content-Length";
+    case framing_error::bad_content_length: return "invalid Content-Length";
+    case framing_error::bad_transfer_encoding: return "unsupported Transfer-Encoding";
+    case framing_error::te_in_http10: return "Transfer-Encoding in HTTP/1.0";
+    case framing_error::connection_protected: return "Connection names a protected field";
+    }
+    return "unknown";
+}
+
+unsigned request_status(framing_error e)
+{
+    switch (e) {
+    case framing_error::bad_version: return 505;
+    case framing_error::method_not_allowed: return 405;
+    default: return 400;
+    }
+}
+
+framing_error check_line_endings(std::string_view partial, std::size_t from, std::size_t& scanned)
+{
+    std::size_t i = from;
+    for (; i < partial.size(); ++i) {
+        char c = partial[i];
+        if (c == '\n' && (i == 0 || partial[i - 1] != '\r'))
+            return framing_error::bare_lf;
+        if (c == '\r' && i + 1 < partial.size() && partial[i + 1] != '\n')
+            return framing_error::bare_cr;
+        if (c == '\r' && i + 1 == partial.size())
+            break;  // decide once the next byte arrives
+    }
+    scanned = i;
+    return framing_error::none;
+}
+
+framing_error check_raw_head(std::string_view raw, bool is_request)
+{
+    std::size_t scanned = 0;
+    if (auto e = check_line_endings(raw, 0, scanned); e != framing_error::none)
+        return e;
+    if (raw.size() < 4 || raw.substr(raw.size() - 4) != "\r\n\r\n")
+        return framing_error::bad_request_line;
+    auto body = raw.substr(0, raw.size() - 2);  // keep the CRLF of the last line
+    auto eol = body.find("\r\n");
+    auto start_line = body.substr(0, eol);
+    if (start_line.empty())
+        return framing_error::bad_request_line;
+    // Exactly two single spaces; no tabs or other CTLs.
+    std::size_t spaces = 0;
+    for (std::size_t i = 0; i < start_line.size(); ++i) {
+        unsigned char c = start_line[i];
+        if (c == ' ') {
+            ++spaces;
+            if (is_request && (i == 0 || start_line[i - 1] == ' '))
+                return framing_error::bad_request_line;
+        } else if (c < 0x20 || c == 0x7f) {
+            return framing_error::bad_request_line;
+        }
+    }
+    if (is_request && spaces < 2)
+        return framing_error::bad_request_line;
+    std::size_t pos = eol + 2;
+    while (pos < body.size()) {
+        auto next = body.find("\r\n", pos);
+        auto line = body.substr(pos, next - pos);
+        if (line.empty())
+            return framing_error::bad_field_name;  // stray empty line inside the block
+        if (auto e = check_field_line(line); e != framing_error::none)
+            return e;
+        pos = next + 2;
+    }
+    return framing_error::none;
+}
+
+framing_error check_request_head(const http::request_header<>& req)
+{
+    if (req.version() != 11 && req.version() != 10)
+        return framing_error::bad_version;
+    if (req.method() == http::verb::connect || req.method() == http::verb::trace)
+        return framing_error::method_not_allowed;
+    if (auto e = check_target(req.method(), req.target()); e != framing_error::none)
+        return e;
+    auto hosts = count(req, http::field::host);
+    if (hosts > 1)
+        return framing_error::multiple_host;
+    if (hosts == 0 && req.version() == 11)
+        return framing_error::missing_host;
+    if (hosts == 1 && !valid_host(trim(req[http::field::host])))
+        return framing_error::bad_host;
+    if (auto e = check_body_framing(req, req.version() == 10); e != framing_error::none)
+        return e;
+    if (connection_names_protected_field(req))
+        return framing_error::connection_protected;
+    return framing_error::none;
+}
+
+framing_error check_response_head(const http::response_header<>& res)
+{
+    if (res.version() != 11 && res.version() != 10)
+        return framing_error::bad_version;
+    return check_body_framing(res, false);
+}
+
+std::optional<std::uint64_t> parse_content_length(std::string_view v)
+{
+    if (v.empty() || v.size() > 15)
+        return std::nullopt;
+    std::uint64_t n = 0;
+    for (char c : v) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return n;
+}
+
+}  // namespace countersign::proxy

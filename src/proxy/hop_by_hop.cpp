@@ -1,0 +1,92 @@
+#include <countersign/proxy/hop_by_hop.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace countersign::proxy {
+
+namespace {
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    for (auto& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+constexpr std::array<std::string_view, 9> always_hop_by_hop{
+    "connection", "keep-alive", "proxy-connection", "te", "trailer",
+    "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization"};
+
+bool is_protected(std::string_view name)
+{
+    static constexpr std::array<std::string_view, 8> exact{
+        "host", "authorization", "content-length", "x-real-ip",
+        "forwarded", "cookie", "content-type", "x-credential-identifier"};
+    if (std::find(exact.begin(), exact.end(), name) != exact.end())
+        return true;
+    return name.starts_with("x-forwarded-") || name.starts_with("x-consumer-") ||
+           name == "x-anonymous-consumer";
+}
+
+}  // namespace
+
+std::vector<std::string> connection_tokens(const http::fields& fields)
+{
+    std::vector<std::string> out;
+    for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection;
+         ++it) {
+        std::string_view v = it->value();
+        while (!v.empty()) {
+            auto comma = v.find(',');
+            auto token = trim(v.substr(0, comma));
+            if (!token.empty())
+                out.push_back(lower(token));
+            if (comma == std::string_view::npos)
+                break;
+            v.remove_prefix(comma + 1);
+        }
+    }
+    return out;
+}
+
+void strip_hop_by_hop(http::fields& fields)
+{
+    for (const auto& token : connection_tokens(fields))
+        fields.erase(token);
+    for (auto name : always_hop_by_hop)
+        fields.erase(name);
+}
+
+bool connection_names_protected_field(const http::fields& fields)
+{
+    auto tokens = connection_tokens(fields);
+    return std::any_of(tokens.begin(), tokens.end(), [](const std::string& t) { return is_protected(t); });
+}
+
+std::size_t drop_underscore_fields(http::fields& fields)
+{
+    std::size_t dropped = 0;
+    for (auto it = fields.begin(); it != fields.end();) {
+        if (it->name_string().find('_') != std::string_view::npos) {
+            it = fields.erase(it);
+            ++dropped;
+        } else {
+            ++it;
+        }
+    }
+    return dropped;
+}
+
+}  // namespace countersign::proxy

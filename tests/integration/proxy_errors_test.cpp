@@ -1,0 +1,133 @@
+// Proxy data plane, end to end: upstream failures, limits and every request
+// smuggling shape of security-checklist §3.1 (400 + close; upstream sees nothing).
+#include <catch2/catch.hpp>
+
+#include "support/echo_upstream.hpp"
+#include "support/gateway_process.hpp"
+#include "support/http_client.hpp"
+
+using namespace countersign::test;
+
+namespace {
+
+std::string config_for(std::uint16_t up_port, const std::string& extra_node = "", const std::string& service_extra = "")
+{
+    return R"(
+_format_version: "3.0"
+countersign:
+  workers: 1
+  client_header_timeout: 1000
+)" + extra_node + R"(
+services:
+  - name: echo
+    url: http://127.0.0.1:)" +
+           std::to_string(up_port) + "\n" + service_extra + R"(
+    routes:
+      - name: all
+        paths: ["/"]
+)";
+}
+
+}  // namespace
+
+TEST_CASE("proxy: refused upstream is 502, stalled upstream is 504", "[integration][proxy]")
+{
+    SECTION("refused")
+    {
+        auto dead_port = free_port();
+        gateway_process gw(config_for(dead_port, "", "    retries: 1\n"));
+        auto r = get(gw.proxy_port(), "/x");
+        CHECK(r.status == 502);
+        CHECK(r.json() == nlohmann::json{{"message", "An invalid response was received from the upstream server"}});
+    }
+    SECTION("stalled")
+    {
+        echo_options opts;
+        opts.delay = std::chrono::milliseconds(3000);
+        echo_upstream up(opts);
+        gateway_process gw(config_for(up.port(), "", "    read_timeout: 300\n"));
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = get(gw.proxy_port(), "/slow");
+        auto took = std::chrono::steady_clock::now() - t0;
+        CHECK(r.status == 504);
+        CHECK(r.json() == nlohmann::json{{"message", "The upstream server is timed out"}});
+        CHECK(took < std::chrono::seconds(2));
+    }
+}
+
+TEST_CASE("proxy: oversized headers are 431, slow headers 408, big bodies 413", "[integration][proxy]")
+{
+    echo_upstream up;
+    gateway_process gw(config_for(up.port(), "  max_header_bytes: 4096\n  max_body_bytes: 1000\n"));
+    auto port = gw.proxy_port();
+
+    auto r = get(port, "/big", {{"X-Big", std::string(5000, 'a')}});
+    CHECK(r.status == 431);
+    CHECK(r.json()["message"] == "Request header fields too large");
+
+    r = request(port, "POST", "/body", {}, std::string(2000, 'b'));
+    CHECK(r.status == 413);
+    request_options chunked;
+    chunked.chunked_request = true;
+    r = request(port, "POST", "/body", {}, std::string(2000, 'b'), chunked);
+    CHECK(r.status == 413);
+
+    auto raw = send_raw(port, "GET / HTTP/1.1\r\nHost: a\r\n", std::chrono::seconds(4));
+    CHECK(raw_status(raw) == 408);
+
+    CHECK(up.requests() == 0);
+    CHECK(get(port, "/ok").status == 200);
+}
+
+TEST_CASE("proxy: request smuggling shapes are rejected with 400 and close", "[integration][proxy]")
+{
+    echo_upstream up;
+    gateway_process gw(config_for(up.port()));
+    auto port = gw.proxy_port();
+
+    const std::vector<std::pair<const char*, std::string>> cases{
+        {"CL.TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG"},
+        {"TE.CL", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n0\r\n\r\nG"},
+        {"duplicate CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nA"},
+        {"differing CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nAB"},
+        {"CL list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 1\r\n\r\nA"},
+        {"CL sign", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\nA"},
+        {"TE chunked, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"},
+        {"TE twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"TE gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"},
+        {"TE chunked, identity", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"},
+        {"TE xchunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"},
+        {"TE space before colon", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"},
+        {"TE in HTTP/1.0", "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n"},
+        {"obs-fold TE", "POST / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"bad chunk size 0x", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n"},
+        {"bad chunk size +", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n"},
+        {"bad chunk size -", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n"},
+        {"bad chunk size space", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n"},
+        {"bad chunk size g", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\ng\r\nhello\r\n0\r\n\r\n"},
+        {"chunk size overflow", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "fffffffffffffffff1\r\nhello\r\n0\r\n\r\n"},
+        {"chunk data not followed by CRLF", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                            "5\r\nhelloXX0\r\n\r\n"},
+        {"bare LF", "GET / HTTP/1.1\nHost: a\n\n"},
+        {"bare CR", "GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n"},
+        {"NUL in value", std::string("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 35)},
+        {"missing Host", "GET / HTTP/1.1\r\n\r\n"},
+        {"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+        {"absolute-form", "GET http://evil/ HTTP/1.1\r\nHost: a\r\n\r\n"},
+        {"dot segments", "GET /a/../b HTTP/1.1\r\nHost: a\r\n\r\n"},
+        {"Connection names Host", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close, Host\r\n\r\n"},
+    };
+    for (const auto& [name, bytes] : cases) {
+        INFO("case: " << name);
+        auto raw = send_raw(port, bytes, std::chrono::seconds(3));
+        auto status = raw_status(raw);
+        CHECK((status == 400 || status == 505 || status == 501));
+        CHECK(raw.find("Connection: close") != std::string::npos);
+        CHECK(up.requests() == 0);
+    }
+    // Still serving.
+    CHECK(get(port, "/ok").status == 200);
+    CHECK(up.requests() == 1);
+}

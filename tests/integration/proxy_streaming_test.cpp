@@ -1,0 +1,130 @@
+// Proxy data plane, end to end: keep-alive on both sides, chunked bodies in
+// both directions, and large bodies streamed with bounded gateway memory.
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "support/echo_upstream.hpp"
+#include "support/gateway_process.hpp"
+#include "support/http_client.hpp"
+
+using namespace countersign::test;
+
+namespace {
+
+std::string config_for(std::uint16_t up_port, unsigned workers = 1)
+{
+    return R"(
+_format_version: "3.0"
+countersign:
+  workers: )" + std::to_string(workers) +
+           R"(
+services:
+  - name: echo
+    url: http://127.0.0.1:)" +
+           std::to_string(up_port) + R"(
+    routes:
+      - name: all
+        paths: ["/"]
+)";
+}
+
+// Peak resident set of a process, in KiB (VmHWM).
+long peak_rss_kib(int pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmHWM:", 0) == 0)
+            return std::stol(line.substr(6));
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("proxy: keep-alive on both sides reuses the upstream connection", "[integration][proxy]")
+{
+    echo_upstream up;
+    gateway_process gw(config_for(up.port()));
+    connection c(gw.proxy_port());
+    for (int i = 0; i < 10; ++i) {
+        auto r = c.request("GET", "/k/" + std::to_string(i));
+        REQUIRE(r.status == 200);
+        CHECK(r.keep_alive);
+        CHECK(r.json()["path"] == "/k/" + std::to_string(i));
+    }
+    // Fresh client connections still share the pooled upstream connection.
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(get(gw.proxy_port(), "/fresh").status == 200);
+    CHECK(up.requests() == 15);
+    CHECK(up.connections() == 1);
+}
+
+TEST_CASE("proxy: chunked request and chunked response", "[integration][proxy]")
+{
+    echo_options opts;
+    opts.chunked_response = true;
+    echo_upstream up(opts);
+    gateway_process gw(config_for(up.port()));
+
+    request_options ro;
+    ro.chunked_request = true;
+    std::string body(100'000, 'x');
+    auto r = request(gw.proxy_port(), "POST", "/chunky", {}, body, ro);
+    REQUIRE(r.status == 200);
+    CHECK(r.chunked);
+    CHECK(r.json()["body_bytes"] == body.size());
+    auto rec = up.last_request();
+    REQUIRE(rec);
+    CHECK(rec->chunked);
+    CHECK(rec->body == body);
+
+    // Keep-alive survives chunked exchanges.
+    connection c(gw.proxy_port(), ro);
+    for (int i = 0; i < 3; ++i) {
+        auto rr = c.request("POST", "/again", {}, "abc");
+        REQUIRE(rr.status == 200);
+        CHECK(rr.json()["body"] == "abc");
+    }
+}
+
+TEST_CASE("proxy: a 256 MiB upload and download stream with bounded memory", "[integration][proxy][slow]")
+{
+    constexpr std::uint64_t size = 256ull << 20;
+    SECTION("upload")
+    {
+        echo_options opts;
+        opts.sink = true;
+        echo_upstream up(opts);
+        gateway_process gw(config_for(up.port()));
+        request_options ro;
+        ro.timeout = std::chrono::seconds(120);
+        connection c(gw.proxy_port(), ro);
+        auto r = c.stream_upload("POST", "/upload", size);
+        REQUIRE(r.status == 200);
+        CHECK(r.json()["body_bytes"] == size);
+        CHECK(up.body_bytes_received() == size);
+        auto rss = peak_rss_kib(gw.pid());
+        INFO("gateway VmHWM " << rss << " KiB");
+        CHECK(rss > 0);
+        CHECK(rss < 64 * 1024);
+    }
+    SECTION("download")
+    {
+        echo_options opts;
+        opts.source_bytes = size;
+        echo_upstream up(opts);
+        gateway_process gw(config_for(up.port()));
+        request_options ro;
+        ro.timeout = std::chrono::seconds(120);
+        ro.discard_body = true;
+        auto r = request(gw.proxy_port(), "GET", "/download", {}, {}, ro);
+        REQUIRE(r.status == 200);
+        CHECK(r.body_bytes == size);
+        auto rss = peak_rss_kib(gw.pid());
+        INFO("gateway VmHWM " << rss << " KiB");
+        CHECK(rss > 0);
+        CHECK(rss < 64 * 1024);
+    }
+}

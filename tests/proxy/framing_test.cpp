@@ -1,0 +1,145 @@
+#include <countersign/proxy/framing.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace countersign;
+using proxy::framing_error;
+
+namespace {
+
+http::request_header<> head(std::vector<std::pair<std::string, std::string>> fields, unsigned version = 11,
+                            std::string target = "/", http::verb method = http::verb::post)
+{
+    http::request_header<> h;
+    h.method(method);
+    h.target(target);
+    h.version(version);
+    for (auto& [k, v] : fields)
+        h.insert(k, v);
+    return h;
+}
+
+}  // namespace
+
+TEST_CASE("framing: raw head accepts a clean request", "[proxy][framing]")
+{
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\nHost: a\r\nX-A: b c\t\r\n\r\n") == framing_error::none);
+    CHECK(proxy::check_raw_head("GET /x?y=1 HTTP/1.1\r\nHost: a\r\nEmpty:\r\n\r\n") == framing_error::none);
+}
+
+TEST_CASE("framing: raw head rejects obs-fold, bad names and line endings", "[proxy][framing]")
+{
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n") == framing_error::obs_fold);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\tc\r\n\r\n") == framing_error::obs_fold);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\n Host: a\r\n\r\n") == framing_error::obs_fold);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == framing_error::space_before_colon);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\nTransfer-Encoding\t: chunked\r\n\r\n") ==
+          framing_error::space_before_colon);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\nHo\"st: a\r\n\r\n") == framing_error::bad_field_name);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\n: a\r\n\r\n") == framing_error::bad_field_name);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\nNoColon\r\n\r\n") == framing_error::bad_field_name);
+    CHECK(proxy::check_raw_head(std::string_view("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 26)) ==
+          framing_error::bad_field_value);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\nX: a\x01\r\n\r\n") == framing_error::bad_field_value);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n") == framing_error::bare_cr);
+    CHECK(proxy::check_raw_head("GET / HTTP/1.1\nHost: a\r\n\r\n") == framing_error::bare_lf);
+    CHECK(proxy::check_raw_head("GET  / HTTP/1.1\r\nHost: a\r\n\r\n") == framing_error::bad_request_line);
+    CHECK(proxy::check_raw_head("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n") == framing_error::bad_request_line);
+}
+
+TEST_CASE("framing: incremental line-ending check", "[proxy][framing]")
+{
+    std::size_t scanned = 0;
+    CHECK(proxy::check_line_endings("GET / HTTP/1.1\r", 0, scanned) == framing_error::none);
+    CHECK(scanned == 14);  // the trailing CR waits for its LF
+    CHECK(proxy::check_line_endings("GET / HTTP/1.1\r\nX: y\n", scanned, scanned) == framing_error::bare_lf);
+}
+
+TEST_CASE("framing: Content-Length and Transfer-Encoding (H01-H05)", "[proxy][framing]")
+{
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Content-Length", "5"}})) == framing_error::none);
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Transfer-Encoding", "chunked"}})) == framing_error::none);
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Transfer-Encoding", " Chunked "}})) ==
+          framing_error::none);
+
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}})) ==
+          framing_error::cl_and_te);
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Transfer-Encoding", "chunked"}, {"Content-Length", "5"}})) ==
+          framing_error::cl_and_te);
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Content-Length", "5"}, {"Content-Length", "5"}})) ==
+          framing_error::multiple_content_length);
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Content-Length", "5"}, {"Content-Length", "6"}})) ==
+          framing_error::multiple_content_length);
+    for (const char* bad : {"5, 5", "+5", "-1", "0x10", " 5 0", "", "1234567890123456", "5a"})
+        CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Content-Length", bad}})) ==
+              framing_error::bad_content_length);
+    for (const char* bad : {"chunked, chunked", "xchunked", ",chunked", "chunked, identity", "gzip",
+                            "gzip, chunked", "identity", "chunked\x0b"})
+        CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Transfer-Encoding", bad}})) ==
+              framing_error::bad_transfer_encoding);
+    CHECK(proxy::check_request_head(
+              head({{"Host", "a"}, {"Transfer-Encoding", "chunked"}, {"Transfer-Encoding", "chunked"}})) ==
+          framing_error::bad_transfer_encoding);
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Transfer-Encoding", "chunked"}}, 10)) ==
+          framing_error::te_in_http10);
+}
+
+TEST_CASE("framing: Host rules (H12)", "[proxy][framing]")
+{
+    CHECK(proxy::check_request_head(head({})) == framing_error::missing_host);
+    CHECK(proxy::check_request_head(head({}, 10)) == framing_error::none);
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Host", "b"}})) == framing_error::multiple_host);
+    for (const char* bad : {"", "user@h", "a:1:2", "a:99999", "a:", "a b", "[::1"})
+        CHECK(proxy::check_request_head(head({{"Host", bad}})) == framing_error::bad_host);
+    for (const char* good : {"a", "a.example.com:8000", "127.0.0.1", "[::1]:80"})
+        CHECK(proxy::check_request_head(head({{"Host", good}})) == framing_error::none);
+}
+
+TEST_CASE("framing: request target, version, method (H11, H13, H16)", "[proxy][framing]")
+{
+    auto t = [](std::string target, http::verb m = http::verb::get) {
+        return proxy::check_request_head(head({{"Host", "a"}}, 11, std::move(target), m));
+    };
+    CHECK(t("/a/b?c=d") == framing_error::none);
+    CHECK(t("http://evil/") == framing_error::bad_target);
+    CHECK(t("/a#frag") == framing_error::bad_target);
+    CHECK(t("/a/../admin") == framing_error::bad_target);
+    CHECK(t("/a/%2e%2E/admin") == framing_error::bad_target);
+    CHECK(t("/a/.") == framing_error::bad_target);
+    CHECK(t("/a%00") == framing_error::bad_target);
+    CHECK(t("/a%5cb") == framing_error::bad_target);
+    CHECK(t("/a\\b") == framing_error::bad_target);
+    CHECK(t("/a/..b/c") == framing_error::none);
+    CHECK(t("*") == framing_error::bad_target);
+    CHECK(t("*", http::verb::options) == framing_error::none);
+    CHECK(t("/", http::verb::trace) == framing_error::method_not_allowed);
+    CHECK(proxy::request_status(framing_error::method_not_allowed) == 405);
+    CHECK(proxy::check_request_head(head({{"Host", "a"}}, 20)) == framing_error::bad_version);
+    CHECK(proxy::request_status(framing_error::bad_version) == 505);
+}
+
+TEST_CASE("framing: Connection naming a protected field", "[proxy][framing]")
+{
+    CHECK(proxy::check_request_head(head({{"Host", "a"}, {"Connection", "close, X-Forwarded-For"}})) ==
+          framing_error::connection_protected);
+}
+
+TEST_CASE("framing: upstream response rules (H18)", "[proxy][framing]")
+{
+    http::response_header<> r;
+    r.version(11);
+    r.result(200);
+    r.insert("Content-Length", "1");
+    r.insert("Transfer-Encoding", "chunked");
+    CHECK(proxy::check_response_head(r) == framing_error::cl_and_te);
+    CHECK(proxy::check_raw_head("HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", false) == framing_error::obs_fold);
+    CHECK(proxy::check_raw_head("HTTP/1.1 200\r\nX: a\r\n\r\n", false) == framing_error::none);
+}
+
+TEST_CASE("framing: parse_content_length", "[proxy][framing]")
+{
+    CHECK(proxy::parse_content_length("0") == 0u);
+    CHECK(proxy::parse_content_length("123456789012345") == 123456789012345u);
+    CHECK_FALSE(proxy::parse_content_length("1234567890123456"));
+    CHECK_FALSE(proxy::parse_content_length("1 "));
+}
