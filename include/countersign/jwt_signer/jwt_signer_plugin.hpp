@@ -1,0 +1,68 @@
+#pragma once
+// The jwt-signer plugin (Kong priority 1020): for the access token, then the
+// channel token — locate (and remove) the incoming header, authenticate
+// (token_authenticator), map a consumer once per request, re-sign with the
+// gateway's keys into `<t>_upstream_header`, and forward the original token
+// in `original_<t>_upstream_header`. Every failure ends the request with
+// Kong's answer (auth_response.hpp); the detailed reason goes to the log.
+
+#include <countersign/jwt_signer/consumer_mapper.hpp>
+#include <countersign/jwt_signer/jwt_signer_config.hpp>
+#include <countersign/jwt_signer/jwt_signer_services.hpp>
+#include <countersign/jwt_signer/token_authenticator.hpp>
+#include <countersign/pipeline/plugin.hpp>
+#include <countersign/pipeline/plugin_registry.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace countersign::jwt_signer {
+
+class jwt_signer_plugin final : public pipeline::plugin {
+public:
+    static constexpr std::string_view plugin_name = "jwt-signer";
+    static constexpr int plugin_priority = 1020;
+
+    static pipeline::plugin_descriptor descriptor();
+
+    /// `services` is node-wide and must outlive the plugin.
+    jwt_signer_plugin(jwt_signer_config cfg, std::shared_ptr<jwt_signer_services> services,
+                      const clock& clk = clock::system());
+
+    std::string_view name() const override { return plugin_name; }
+    int priority() const override { return plugin_priority; }
+    net::awaitable<void> access(pipeline::request_context& ctx) const override;
+
+    const jwt_signer_config& config() const noexcept { return cfg_; }
+
+private:
+    struct slot_runtime {
+        const token_slot_config* cfg = nullptr;
+        std::unique_ptr<token_authenticator> authenticator;
+        std::unique_ptr<claims_transform> transform;
+    };
+    struct consumer_mappers {
+        std::shared_ptr<const consumer_table> table;
+        /// [slot][0 = introspection, 1 = payload], in Kong's order.
+        std::unique_ptr<consumer_mapper> by_slot[2][2];
+    };
+
+    /// The consumer mappers of the config this instance belongs to (built
+    /// once, on the first request, from ctx.config).
+    const consumer_mappers& mappers(const pipeline::request_context& ctx) const;
+
+    net::awaitable<result<keyset_ptr>> signing_keyset(const signing_settings& s, std::string& why) const;
+    void reject(pipeline::request_context& ctx, token_kind kind, const auth_status& st, claim_source source,
+                step_timer& timer) const;
+
+    jwt_signer_config cfg_;
+    std::shared_ptr<jwt_signer_services> services_;
+    const clock& clock_;
+    slot_runtime access_;
+    slot_runtime channel_;
+    mutable std::once_flag mappers_once_;
+    mutable consumer_mappers mappers_;
+};
+
+}  // namespace countersign::jwt_signer

@@ -1,0 +1,77 @@
+#pragma once
+// Authenticates one extracted token of one slot (reference §3.1 steps 3-5):
+// classify, verify the JWS or introspect the opaque token (with the cache,
+// `introspection_jwt_claim`, `trust_<t>_introspection`), then the claim
+// checks. Consumer mapping and re-signing are the plugin's (they span both
+// slots). No I/O outside co_await; no exceptions for expected failures.
+
+#include <countersign/core/clock.hpp>
+#include <countersign/core/net.hpp>
+#include <countersign/jwt_signer/claims_transform.hpp>
+#include <countersign/jwt_signer/claims_verifier.hpp>
+#include <countersign/jwt_signer/introspection_cache.hpp>
+#include <countersign/jwt_signer/jwt_signer_config.hpp>
+#include <countersign/jwt_signer/token_verifier.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace countersign::jwt_signer {
+
+/// Step timings for `enable_instrumentation`.
+class step_timer {
+public:
+    explicit step_timer(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+    bool enabled() const noexcept { return enabled_; }
+    /// Records "<step>" with the elapsed time since the start.
+    void mark(std::string step);
+    /// "[elapsed: 0.001s] access token present; [elapsed: 0.004s] ..." lines.
+    const std::vector<std::string>& lines() const noexcept { return lines_; }
+
+private:
+    bool enabled_;
+    std::chrono::steady_clock::time_point start_;
+    std::vector<std::string> lines_;
+};
+
+/// What authenticating one token produced.
+struct slot_outcome {
+    auth_status status;
+    /// Where a failed claim check looked (for Kong's expiry wordings).
+    claim_source failed_source = claim_source::payload;
+    token_type type = token_type::opaque;
+    /// The claims to re-sign: JWS payload, introspection JSON, or the payload
+    /// of the JWT at `introspection_jwt_claim`.
+    nlohmann::json payload;
+    claims_source payload_source = claims_source::jws_payload;
+    /// The introspection answer when the token was introspected.
+    std::shared_ptr<const nlohmann::json> introspection;
+};
+
+class token_authenticator {
+public:
+    /// `introspection` may be null when the slot cannot introspect.
+    token_authenticator(const token_slot_config& slot, std::shared_ptr<jwks_cache> jwks,
+                        std::shared_ptr<introspection_cache> introspection, const clock& clk);
+
+    net::awaitable<slot_outcome> authenticate(std::string token, step_timer& timer) const;
+
+    const token_verifier& verifier() const noexcept { return verifier_; }
+
+private:
+    net::awaitable<slot_outcome> introspect(std::string token, step_timer& timer) const;
+
+    const token_slot_config& slot_;
+    token_verifier verifier_;
+    claims_verifier payload_checks_;
+    claims_verifier introspection_checks_;
+    std::shared_ptr<introspection_cache> introspection_;
+    const clock& clock_;
+};
+
+}  // namespace countersign::jwt_signer

@@ -1,0 +1,263 @@
+// The jwt-signer plugin: orchestration of the per-token building blocks.
+#include <countersign/jwt_signer/jwt_signer_plugin.hpp>
+
+#include <countersign/jwt_signer/auth_response.hpp>
+#include <countersign/jwt_signer/jwt_signer_schema.hpp>
+#include <countersign/jwt_signer/token_minter.hpp>
+
+#include <boost/asio/this_coro.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace countersign::jwt_signer {
+
+namespace {
+
+constexpr token_kind kinds[] = {token_kind::access, token_kind::channel};
+
+int index_of(token_kind k) { return k == token_kind::access ? 0 : 1; }
+
+auth_errc errc_for_signing(const boost::system::error_code& ec)
+{
+    if (ec == keys_errc::no_key_for_alg) return auth_errc::signing_key_missing;
+    return auth_errc::signing_failed;
+}
+
+std::string scheme_prefix(auth_scheme s)
+{
+    switch (s) {
+    case auth_scheme::bearer: return "Bearer ";
+    case auth_scheme::basic: return "Basic ";
+    case auth_scheme::none: break;
+    }
+    return {};
+}
+
+}  // namespace
+
+pipeline::plugin_descriptor jwt_signer_plugin::descriptor()
+{
+    pipeline::plugin_descriptor d;
+    d.name = std::string(plugin_name);
+    d.priority = plugin_priority;
+    d.version = "3.15.0";
+    d.schema = jwt_signer_schema();
+    d.create = [](const config::plugin_config& pc, pipeline::plugin_services& services)
+        -> result<std::shared_ptr<const pipeline::plugin>> {
+        auto report = [&](std::string msg) {
+            if (services.errors) services.errors->add(services.error_path, std::move(msg));
+        };
+        if (!services.jwt_signer) {
+            auto opened = jwt_signer_services::open(services.data_dir, *services.clk);
+            if (!opened) {
+                report("jwt-signer: cannot load the signing keys: " + opened.error().message);
+                return opened.error().code;
+            }
+            services.jwt_signer = *opened;
+        }
+        const std::size_t before = services.errors ? services.errors->size() : 0;
+        auto cfg = jwt_signer_config::from_json(pc.config, services.errors, services.error_path + ".config");
+        if (services.errors && services.errors->size() != before)
+            return make_error_code(boost::system::errc::invalid_argument);
+
+        // Named keysets are generated (or loaded) now, at load time, so no
+        // request ever waits for key generation.
+        for (auto k : kinds) {
+            const auto& s = cfg.slot(k).signing;
+            if (!s.enabled || s.keyset_is_url) continue;
+            auto ks = services.jwt_signer->keysets().get_or_create(s.keyset, cfg.keyset_generation);
+            if (!ks) {
+                report("jwt-signer: keyset '" + s.keyset + "': " + ks.error().message);
+                return ks.error().code;
+            }
+        }
+        return std::shared_ptr<const pipeline::plugin>(
+            std::make_shared<jwt_signer_plugin>(std::move(cfg), services.jwt_signer, *services.clk));
+    };
+    return d;
+}
+
+jwt_signer_plugin::jwt_signer_plugin(jwt_signer_config cfg, std::shared_ptr<jwt_signer_services> services,
+                                     const clock& clk)
+    : cfg_(std::move(cfg)), services_(std::move(services)), clock_(clk)
+{
+    for (auto k : kinds) {
+        auto& rt = k == token_kind::access ? access_ : channel_;
+        rt.cfg = &cfg_.slot(k);
+        std::shared_ptr<introspection_cache> ic;
+        if (services_ && rt.cfg->introspection.enabled && !rt.cfg->introspection.endpoint.empty())
+            ic = services_->introspection(rt.cfg->introspection.cache_max_ttl,
+                                          rt.cfg->introspection.cache_inactive_ttl);
+        rt.authenticator = std::make_unique<token_authenticator>(
+            *rt.cfg, services_ ? services_->jwks() : nullptr, std::move(ic), clock_);
+        rt.transform = std::make_unique<claims_transform>(rt.cfg->signing.transform);
+    }
+}
+
+const jwt_signer_plugin::consumer_mappers& jwt_signer_plugin::mappers(const pipeline::request_context& ctx) const
+{
+    std::call_once(mappers_once_, [&] {
+        // The config outlives this plugin instance (both belong to one
+        // runtime generation), so a non-owning pointer is safe here.
+        config::gateway_config_ptr cfg;
+        if (ctx.config)
+            cfg = config::gateway_config_ptr(ctx.config, [](const config::gateway_config*) {});
+        else
+            cfg = std::make_shared<config::gateway_config>();
+        mappers_.table = std::make_shared<consumer_table>(cfg);
+        for (auto k : kinds) {
+            const auto& slot = cfg_.slot(k);
+            mappers_.by_slot[index_of(k)][0] = std::make_unique<consumer_mapper>(slot.introspection_consumer, mappers_.table);
+            mappers_.by_slot[index_of(k)][1] = std::make_unique<consumer_mapper>(slot.payload_consumer, mappers_.table);
+        }
+    });
+    return mappers_;
+}
+
+void jwt_signer_plugin::reject(pipeline::request_context& ctx, token_kind kind, const auth_status& st,
+                               claim_source source, step_timer& timer) const
+{
+    const std::string realm = resolve_realm(cfg_.realm, std::string_view(ctx.host));
+    auto answer = make_auth_response(st.code, kind, realm, source);
+    spdlog::info("jwt-signer: {} rejected ({} {}): {}{}", token_display_name(kind), answer.status,
+                 to_metric_label(st.code), st.detail, ctx.request_id.empty() ? "" : " [request: " + ctx.request_id + "]");
+    timer.mark(std::string(token_display_name(kind)) + " rejected: " + std::string(to_metric_label(st.code)));
+    pipeline::exit_response r;
+    r.status = answer.status;
+    r.body = std::move(answer.body);
+    r.content_type = "application/json; charset=utf-8";
+    r.headers.emplace_back("WWW-Authenticate", std::move(answer.www_authenticate));
+    ctx.exit = std::move(r);
+}
+
+net::awaitable<result<keyset_ptr>> jwt_signer_plugin::signing_keyset(const signing_settings& s, std::string& why) const
+{
+    auto ex = co_await net::this_coro::executor;
+    if (s.keyset_is_url) {
+        auto ks = co_await services_->url_keyset(s.keyset, s.keyset_fetch, false);
+        if (!ks) {
+            why = ks.error().message;
+            co_return ks.error().code;
+        }
+        services_->maybe_rotate(s.keyset, s.keyset_rotate_period, &s.keyset_fetch, ex);
+        co_return *ks;
+    }
+    auto ks = services_->keysets().find(s.keyset);
+    if (!ks) {
+        // Deleted through the admin API since load: Kong regenerates it on
+        // next use. Generation is slow but this happens once per deletion.
+        auto made = services_->keysets().get_or_create(s.keyset, cfg_.keyset_generation);
+        if (!made) {
+            why = made.error().message;
+            co_return made.error().code;
+        }
+        ks = *made;
+    }
+    services_->maybe_rotate(s.keyset, s.keyset_rotate_period, nullptr, ex);
+    co_return ks;
+}
+
+net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) const
+{
+    step_timer timer(cfg_.enable_instrumentation);
+    if (!ctx.request) co_return;
+    auto& req = *ctx.request;
+
+    // Headers written after both slots ran, so removing the channel token's
+    // request header cannot drop the signed access token (Kong 3.12.0.11 fix).
+    std::vector<std::pair<std::string, std::string>> to_set;
+    const config::consumer_config* consumer = nullptr;
+
+    for (auto k : kinds) {
+        const auto& rt = k == token_kind::access ? access_ : channel_;
+        const auto& slot = *rt.cfg;
+        const std::string name(token_display_name(k));
+
+        std::optional<std::string> value;
+        if (slot.extractor.location().configured()) {
+            const auto& header = slot.extractor.location().header_name;
+            auto it = req.find(header);
+            if (it != req.end()) value = std::string(it->value());
+            req.erase(header);
+        }
+        auto ext = slot.extractor.extract_value(value ? std::optional<std::string_view>(*value) : std::nullopt);
+        if (!ext.status.ok()) {
+            reject(ctx, k, ext.status, claim_source::payload, timer);
+            break;
+        }
+        if (!ext.present) {
+            timer.mark(name + " not present");
+            continue;
+        }
+        timer.mark(name + " present");
+
+        auto outcome = co_await rt.authenticator->authenticate(ext.token, timer);
+        if (!outcome.status.ok()) {
+            reject(ctx, k, outcome.status, outcome.failed_source, timer);
+            break;
+        }
+
+        // Consumer mapping: once per request, introspection before payload.
+        if (!consumer) {
+            const auto& m = mappers(ctx);
+            auth_status failed_status;
+            claim_source failed_source = claim_source::payload;
+            for (int src = 0; src < 2 && !consumer && failed_status.ok(); ++src) {
+                const auto& mapper = *m.by_slot[index_of(k)][src];
+                if (!mapper.enabled()) continue;
+                const nlohmann::json* doc = src == 0 ? outcome.introspection.get() : &outcome.payload;
+                if (!doc) continue;  // not introspected: no introspection mapping
+                auto match = mapper.map(*doc);
+                if (!match.status.ok()) {
+                    failed_status = match.status;
+                    failed_source = src == 0 ? claim_source::introspection : claim_source::payload;
+                } else {
+                    consumer = match.consumer;
+                }
+            }
+            if (!failed_status.ok()) {
+                reject(ctx, k, failed_status, failed_source, timer);
+                break;
+            }
+            if (consumer) timer.mark(name + " mapped to consumer " + consumer->username);
+        }
+
+        // Re-signing.
+        if (slot.signing.enabled) {
+            std::string why;
+            auto ks = co_await signing_keyset(slot.signing, why);
+            if (!ks) {
+                reject(ctx, k, auth_fail(auth_errc::keyset_unavailable, "signing keyset: " + why),
+                       claim_source::payload, timer);
+                break;
+            }
+            auto minted = resign(outcome.payload, outcome.payload_source, *rt.transform, **ks, slot.signing.algorithm,
+                                 clock_.unix_seconds());
+            if (!minted) {
+                reject(ctx, k, auth_fail(errc_for_signing(minted.error()), "signing: " + minted.error().message()),
+                       claim_source::payload, timer);
+                break;
+            }
+            timer.mark(name + " signed (kid " + minted->kid + ")");
+            to_set.emplace_back(slot.signing.upstream_header.header_name,
+                                scheme_prefix(slot.signing.upstream_header.scheme) + minted->token);
+        }
+        if (!slot.signing.original_upstream_header.empty())
+            to_set.emplace_back(slot.signing.original_upstream_header, ext.token);
+    }
+
+    if (!ctx.exit) {
+        for (auto& [h, v] : to_set) req.set(h, v);
+        if (consumer) {
+            ctx.consumer = consumer;
+            ctx.credential_id = consumer->id;
+            ctx.authenticated_by = std::string(plugin_name);
+        }
+    }
+    if (timer.enabled()) {
+        for (const auto& line : timer.lines())
+            spdlog::info("jwt-signer: {}{}", ctx.request_id.empty() ? "" : "[request: " + ctx.request_id + "] ", line);
+    }
+}
+
+}  // namespace countersign::jwt_signer

@@ -1,0 +1,135 @@
+// One slot's token authentication: classify, verify / introspect, claims.
+#include <countersign/jwt_signer/token_authenticator.hpp>
+
+#include <countersign/jwt_signer/introspection_client.hpp>
+
+#include <cstdio>
+
+namespace countersign::jwt_signer {
+
+namespace {
+
+slot_outcome failed(auth_errc code, std::string detail, claim_source source = claim_source::payload)
+{
+    slot_outcome o;
+    o.status = auth_fail(code, std::move(detail));
+    o.failed_source = source;
+    return o;
+}
+
+}  // namespace
+
+void step_timer::mark(std::string step)
+{
+    if (!enabled_) return;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "[elapsed: %.3fs] ", s);
+    lines_.push_back(buf + std::move(step));
+}
+
+token_authenticator::token_authenticator(const token_slot_config& slot, std::shared_ptr<jwks_cache> jwks,
+                                         std::shared_ptr<introspection_cache> introspection, const clock& clk)
+    : slot_(slot),
+      verifier_(slot.verifier, std::move(jwks)),
+      payload_checks_(slot.payload_claims),
+      introspection_checks_(slot.introspection_claims),
+      introspection_(std::move(introspection)),
+      clock_(clk)
+{
+}
+
+net::awaitable<slot_outcome> token_authenticator::authenticate(std::string token, step_timer& timer) const
+{
+    const auto name = std::string(token_display_name(slot_.kind));
+    const token_type type = classify_token(token);
+    timer.mark(name + " is " + std::string(to_string(type)));
+
+    if (type == token_type::jwe) co_return failed(auth_errc::unsupported_token, "jwe tokens are not supported");
+    if (type == token_type::opaque) co_return co_await introspect(std::move(token), timer);
+
+    auto v = co_await verifier_.verify(std::move(token));
+    timer.mark(name + (slot_.verifier.verify_signature ? " signature verification" : " decoded (verification off)"));
+    if (!v.status.ok()) {
+        slot_outcome o;
+        o.status = std::move(v.status);
+        o.type = type;
+        co_return o;
+    }
+    if (auto st = payload_checks_.verify(v.payload, clock_); !st.ok()) {
+        slot_outcome o;
+        o.status = std::move(st);
+        o.type = type;
+        co_return o;
+    }
+    timer.mark(name + " claims verified");
+    slot_outcome o;
+    o.type = type;
+    o.payload = std::move(v.payload);
+    o.payload_source = claims_source::jws_payload;
+    co_return o;
+}
+
+net::awaitable<slot_outcome> token_authenticator::introspect(std::string token, step_timer& timer) const
+{
+    const auto name = std::string(token_display_name(slot_.kind));
+    const auto& in = slot_.introspection;
+    if (!in.enabled) co_return failed(auth_errc::unsupported_token, "opaque token and introspection is disabled");
+    if (in.endpoint.empty() || !introspection_)
+        co_return failed(auth_errc::introspection_not_configured, "opaque token and no introspection endpoint");
+
+    introspection_request req;
+    req.endpoint = in.endpoint;
+    req.token = std::move(token);
+    req.hint = in.hint;
+    req.authorization = in.authorization;
+    req.body_args = in.body_args;
+    req.timeout = in.timeout;
+    req.tls = in.tls;
+    auto answer = co_await introspection_->introspect(std::move(req), in.cache);
+    timer.mark(name + " introspected");
+    if (!answer) {
+        if (answer.error() == introspection_error::inactive)
+            co_return failed(auth_errc::inactive, "introspection: token is not active", claim_source::introspection);
+        co_return failed(auth_errc::introspection_failed, "introspection failed: " + answer.error().message(),
+                         claim_source::introspection);
+    }
+    const auto& doc = **answer;
+    if (auto st = introspection_checks_.verify(doc, clock_); !st.ok()) {
+        slot_outcome o;
+        o.status = std::move(st);
+        o.failed_source = claim_source::introspection;
+        co_return o;
+    }
+
+    slot_outcome o;
+    o.introspection = *answer;
+    o.type = token_type::opaque;
+    if (!in.jwt_claim.empty()) {
+        const auto* jwt = in.jwt_claim.lookup(doc);
+        if (!jwt || !jwt->is_string())
+            co_return failed(auth_errc::introspection_jwt_claim,
+                             "introspection: no JWT at " + in.jwt_claim.to_string(), claim_source::introspection);
+        auto decoded = decode_jws_unverified(jwt->get<std::string>(), slot_.verifier.max_token_bytes);
+        if (!decoded.status.ok())
+            co_return failed(auth_errc::introspection_jwt_claim,
+                             "introspection: " + in.jwt_claim.to_string() + " is not a JWT: " + decoded.status.detail,
+                             claim_source::introspection);
+        o.payload = std::move(decoded.payload);
+        o.payload_source = claims_source::jws_payload;
+    } else {
+        o.payload = doc;
+        o.payload_source = claims_source::introspection;
+    }
+    if (!in.trust) {
+        if (auto st = payload_checks_.verify(o.payload, clock_); !st.ok()) {
+            o.status = std::move(st);
+            o.failed_source = claim_source::payload;
+            co_return o;
+        }
+    }
+    timer.mark(name + " claims verified");
+    co_return o;
+}
+
+}  // namespace countersign::jwt_signer
