@@ -1,5 +1,7 @@
 #include <countersign/admin/router.hpp>
 
+#include <countersign/core/percent.hpp>
+
 #include <algorithm>
 #include <exception>
 
@@ -39,17 +41,6 @@ std::size_t literal_score(const std::vector<std::string>& segments)
     for (const auto& s : segments)
         score = score * 2 + (is_param(s) ? 0 : 1);
     return score;
-}
-
-int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace
@@ -96,21 +87,7 @@ const std::string& path_params::get(std::string_view name) const
 
 std::string percent_decode(std::string_view s)
 {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            const int hi = hex_value(s[i + 1]);
-            const int lo = hex_value(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out.push_back(static_cast<char>(hi * 16 + lo));
-                i += 2;
-                continue;
-            }
-        }
-        out.push_back(s[i]);
-    }
-    return out;
+    return countersign::percent_decode(s);
 }
 
 void router::add(std::string method, std::string_view pattern, handler h)

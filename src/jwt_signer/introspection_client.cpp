@@ -1,5 +1,7 @@
 #include <countersign/jwt_signer/introspection_client.hpp>
 
+#include <countersign/core/percent.hpp>
+
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
@@ -24,34 +26,12 @@ public:
     }
 };
 
-int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 result<std::string> form_decode(std::string_view s)
 {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+') {
-            out += ' ';
-        } else if (s[i] == '%') {
-            if (i + 2 >= s.size() || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0)
-                return make_error_code(introspection_error::bad_body_args);
-            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
+    auto decoded = percent_decode_strict(s, true);
+    if (!decoded)
+        return make_error_code(introspection_error::bad_body_args);
+    return std::move(*decoded);
 }
 
 void form_encode(std::string& out, std::string_view s)

@@ -1,5 +1,7 @@
 #include <countersign/plugins/request_echo.hpp>
 
+#include <countersign/core/percent.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -11,28 +13,10 @@ namespace {
 
 using json = nlohmann::json;
 
-int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /// Form/URI decoding as nginx's get_uri_args: %XX and '+' as space.
 std::string url_decode(std::string_view s)
 {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (c == '+') out += ' ';
-        else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else out += c;
-    }
-    return out;
+    return percent_decode(s, true);
 }
 
 void add_value(json& obj, const std::string& key, json value)
