@@ -112,8 +112,6 @@ TEST_CASE("proxy: request smuggling shapes are rejected with 400 and close", "[i
         {"bad chunk size g", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\ng\r\nhello\r\n0\r\n\r\n"},
         {"chunk size overflow", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                                 "fffffffffffffffff1\r\nhello\r\n0\r\n\r\n"},
-        {"chunk data not followed by CRLF", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                            "5\r\nhelloXX0\r\n\r\n"},
         {"bare LF", "GET / HTTP/1.1\nHost: a\n\n"},
         {"bare CR", "GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n"},
         {"NUL in value", std::string("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 35)},
@@ -130,13 +128,25 @@ TEST_CASE("proxy: request smuggling shapes are rejected with 400 and close", "[i
         auto status = raw_status(raw);
         CHECK((status == 400 || status == 505 || status == 501));
         CHECK(raw.find("Connection: close") != std::string::npos);
-        // The upstream never receives a complete request. A framing error
-        // after the first chunk of a streamed body can only be seen once
-        // the head is already upstream: that request is then aborted, so
-        // the upstream sees at most a truncated head+body, never a request.
+        // The upstream never sees these requests at all.
         CHECK(up.last_requests().empty());
-        if (std::string_view(name) != "chunk data not followed by CRLF")
-            CHECK(up.requests() == before);
+        CHECK(up.requests() == before);
+    }
+    {
+        // A framing error after the first chunk of a streamed body can only
+        // be seen once the head is already upstream: that request is then
+        // aborted, so the upstream sees at most a truncated head+body, never
+        // a complete request. It runs last because the upstream may count
+        // the truncated head after the client already has its 400.
+        INFO("case: chunk data not followed by CRLF");
+        const auto before = up.requests();
+        auto raw = send_raw(port,
+                            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "5\r\nhelloXX0\r\n\r\n",
+                            std::chrono::seconds(3));
+        CHECK(raw_status(raw) == 400);
+        CHECK(raw.find("Connection: close") != std::string::npos);
+        CHECK(up.last_requests().empty());
         CHECK(up.requests() <= before + 1);
     }
     // Still serving.
