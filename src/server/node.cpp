@@ -32,6 +32,13 @@ public:
     net::io_context control_{1};
     std::optional<net::executor_work_guard<net::io_context::executor_type>> control_guard_;
     std::thread control_thread_;
+    // The proxy acceptors have a thread of their own, so slow admin work on
+    // the control thread (key generation on rotate, fetching a URL keyset,
+    // parsing a reload) never delays accepting proxy connections.
+    net::io_context accept_{1};
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> accept_guard_;
+    std::thread accept_thread_;
+    std::atomic<bool> acceptors_closed_{false};
     std::unique_ptr<ssl::context> server_tls_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -43,18 +50,28 @@ public:
     std::atomic<bool> started_{false};
     bool graceful_ = true;
     std::size_t next_worker_ = 0;
+    std::chrono::steady_clock::time_point last_full_warning_{};
 
     net::awaitable<void> accept_loop(tcp::acceptor& acceptor, detail::listener_info li)
     {
         for (;;) {
-            auto& w = *workers_[next_worker_++ % workers_.size()];
+            // The next worker with room (max_connections per worker); when
+            // every worker is full the connection is accepted and closed at
+            // once, so the listen queue does not fill up with waiting clients.
+            worker* target = nullptr;
+            for (std::size_t tries = 0; tries < workers_.size() && !target; ++tries) {
+                auto* candidate = workers_[next_worker_++ % workers_.size()].get();
+                if (candidate->open_connections.load(std::memory_order_relaxed) < settings_.max_connections)
+                    target = candidate;
+            }
+            auto& w = target ? *target : *workers_[next_worker_ % workers_.size()];
             auto [ec, socket] = co_await acceptor.async_accept(w.ioc, detail::use_tuple);
             if (ec == net::error::operation_aborted || !acceptor.is_open())
                 co_return;
             if (ec) {
                 // EMFILE and friends: log, back off briefly, keep serving.
                 spdlog::error("accept on port {}: {}", li.port, ec.message());
-                net::steady_timer t(control_);
+                net::steady_timer t(accept_);
                 t.expires_after(std::chrono::milliseconds(50));
                 co_await t.async_wait(detail::use_tuple);
                 continue;
@@ -64,6 +81,18 @@ public:
                 socket.close(ignored);
                 co_return;
             }
+            if (!target && w.open_connections.load(std::memory_order_relaxed) >= settings_.max_connections) {
+                ++stats_.connections_rejected;
+                const auto now = std::chrono::steady_clock::now();
+                if (now - last_full_warning_ > std::chrono::seconds(10)) {
+                    last_full_warning_ = now;
+                    spdlog::warn("max_connections ({} per worker) reached: closing new connections",
+                                 settings_.max_connections);
+                }
+                error_code ignored;
+                socket.close(ignored);
+                continue;
+            }
             detail::spawn_session(w, std::move(socket), li);
         }
     }
@@ -71,9 +100,18 @@ public:
     // Runs on the control thread.
     net::awaitable<void> drain()
     {
-        for (auto& a : acceptors_) {
-            error_code ignored;
-            a->close(ignored);
+        // Acceptors belong to the accept thread: close them there and wait.
+        net::post(accept_, [this] {
+            for (auto& a : acceptors_) {
+                error_code ignored;
+                a->close(ignored);
+            }
+            acceptors_closed_ = true;
+        });
+        net::steady_timer t(control_);
+        while (!acceptors_closed_) {
+            t.expires_after(std::chrono::milliseconds(5));
+            co_await t.async_wait(detail::use_tuple);
         }
         std::vector<std::function<void()>> callbacks;
         {
@@ -93,7 +131,6 @@ public:
         spdlog::info("shutting down: draining {} connection(s), at most {} ms", stats_.connections_active.load(),
                      settings_.shutdown_timeout.count());
         auto deadline = std::chrono::steady_clock::now() + settings_.shutdown_timeout;
-        net::steady_timer t(control_);
         while (stats_.connections_active > 0 && std::chrono::steady_clock::now() < deadline) {
             t.expires_after(std::chrono::milliseconds(20));
             co_await t.async_wait(detail::use_tuple);
@@ -118,6 +155,8 @@ public:
             error_code ignored;
             signals_->cancel(ignored);
         }
+        accept_guard_.reset();
+        accept_.stop();
         control_guard_.reset();
         control_.stop();
     }
@@ -199,7 +238,7 @@ boost::system::result<void> node::start()
             m.workers_.clear();
             return ec;
         }
-        auto acc = std::make_unique<tcp::acceptor>(m.control_);
+        auto acc = std::make_unique<tcp::acceptor>(m.accept_);
         tcp::endpoint ep(addr, la.port);
         acc->open(ep.protocol(), ec);
         if (!ec)
@@ -221,6 +260,7 @@ boost::system::result<void> node::start()
     }
 
     m.control_guard_.emplace(m.control_.get_executor());
+    m.accept_guard_.emplace(m.accept_.get_executor());
     m.signals_.emplace(m.control_, SIGINT, SIGTERM);
     m.signals_->async_wait([this](error_code ec, int sig) {
         if (ec)
@@ -231,7 +271,7 @@ boost::system::result<void> node::start()
     m.started_ = true;
 
     for (std::size_t i = 0; i < m.acceptors_.size(); ++i) {
-        net::co_spawn(m.control_, m.accept_loop(*m.acceptors_[i], m.listener_infos_[i]),
+        net::co_spawn(m.accept_, m.accept_loop(*m.acceptors_[i], m.listener_infos_[i]),
                       [](std::exception_ptr ep) {
                           if (!ep)
                               return;
@@ -262,6 +302,16 @@ boost::system::result<void> node::start()
                 break;
             } catch (const std::exception& e) {
                 spdlog::error("control thread: {}", e.what());
+            }
+        }
+    });
+    m.accept_thread_ = std::thread([&m] {
+        for (;;) {
+            try {
+                m.accept_.run();
+                break;
+            } catch (const std::exception& e) {
+                spdlog::error("accept thread: {}", e.what());
             }
         }
     });
@@ -319,6 +369,8 @@ int node::wait()
     for (auto& w : m.workers_)
         if (w->thread.joinable())
             w->thread.join();
+    if (m.accept_thread_.joinable())
+        m.accept_thread_.join();
     if (m.control_thread_.joinable())
         m.control_thread_.join();
     return m.graceful_ ? 0 : 1;

@@ -270,6 +270,9 @@ private:
         rec.latency_ms = millis(ctx.timings.total);
         rec.upstream_ms = x.upstream_used ? millis(ctx.timings.upstream_response) : -1;
         write_access_log(rec, s.access_log_json);
+        if (x.rt->metrics)
+            if (auto* m = x.rt->metrics->find(ctx.route))
+                m->record(x.status, ctx.timings.total, ctx.timings.upstream_response, x.upstream_used);
 
         co_return x.keep_client && !w_.stopping;
     }
@@ -501,9 +504,11 @@ void spawn_session(worker& w, tcp::socket socket, listener_info li)
     auto* stats = w.stats;
     stats->connections_accepted++;
     stats->connections_active++;
+    w.open_connections++;
     error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
-    auto done = [stats](std::exception_ptr ep) {
+    auto done = [stats, wp = &w](std::exception_ptr ep) {
+        wp->open_connections--;
         stats->connections_active--;
         stats->connections_handled++;
         if (!ep)

@@ -53,6 +53,9 @@ struct worker {
     proxy::upstream_pool pool;
     boost::asio::ssl::context* server_tls = nullptr;
     node_stats* stats = nullptr;
+    /// Client connections of this worker (read by the accept thread to
+    /// enforce max_connections).
+    std::atomic<std::size_t> open_connections{0};
     std::list<connection_slot*> connections;
     bool stopping = false;
     std::thread thread;

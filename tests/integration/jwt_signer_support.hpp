@@ -152,6 +152,47 @@ print(json.dumps({"header": header, "claims": claims}))
     return j;
 }
 
+/// Verifies many tokens with python3-jwt in one process. `tokens` holds
+/// (token, index into `jwks_docs`): each token is checked against that JWKS.
+/// Returns one entry per token: empty when it verified, else the error.
+inline std::vector<std::string> pyjwt_verify_batch(const std::vector<std::pair<std::string, std::size_t>>& tokens,
+                                                   const std::vector<json>& jwks_docs)
+{
+    static temp_dir dir("countersign-pyjwt-batch");
+    static const auto script = dir.write("verify_batch.py", R"(import json, sys, jwt
+docs = [jwt.PyJWKSet.from_dict(d) for d in json.load(open(sys.argv[1]))]
+out = []
+for line in open(sys.argv[2]):
+    token, index = json.loads(line)
+    try:
+        header = jwt.get_unverified_header(token)
+        keys = [k for k in docs[index].keys if k.key_id == header["kid"]]
+        if len(keys) != 1:
+            raise ValueError("no key " + header["kid"])
+        jwt.decode(token, keys[0].key, algorithms=[header["alg"]],
+                   options={"verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False})
+        out.append("")
+    except Exception as e:
+        out.append("ERROR " + repr(e))
+print(json.dumps(out))
+)");
+    static std::atomic<int> counter{0};
+    const int n = ++counter;
+    std::string lines;
+    for (const auto& [token, index] : tokens)
+        lines += json::array({token, index}).dump() + "\n";
+    const auto docs_file = dir.write("docs" + std::to_string(n), json(jwks_docs).dump());
+    const auto tokens_file = dir.write("tokens" + std::to_string(n), lines);
+    int status = 0;
+    auto out = run_command("/usr/bin/python3 " + script.string() + " " + docs_file.string() + " " +
+                               tokens_file.string() + " 2>&1",
+                           &status);
+    auto j = json::parse(out, nullptr, false);
+    if (status != 0 || !j.is_array() || j.size() != tokens.size())
+        return std::vector<std::string>(tokens.size(), "python3-jwt failed: " + out);
+    return j.get<std::vector<std::string>>();
+}
+
 /// No JWK of a JWKS-shaped document carries private or symmetric members.
 inline void check_public_only(const json& doc)
 {

@@ -1,5 +1,6 @@
 // Proxy data plane, end to end: upstream failures, limits and every request
 // smuggling shape of security-checklist §3.1 (400 + close; upstream sees nothing).
+#include <thread>
 #include <catch2/catch.hpp>
 
 #include "support/echo_upstream.hpp"
@@ -152,4 +153,32 @@ TEST_CASE("proxy: request smuggling shapes are rejected with 400 and close", "[i
     // Still serving.
     CHECK(get(port, "/ok").status == 200);
     CHECK(up.last_requests().size() == 1);
+}
+
+TEST_CASE("proxy: max_connections closes connections beyond the limit and recovers", "[integration][proxy]")
+{
+    echo_upstream up;
+    gateway_process gw(config_for(up.port(), "  max_connections: 2\n"));
+    auto port = gw.proxy_port();
+
+    connection a(port), b(port);
+    REQUIRE(a.request("GET", "/a").status == 200);
+    REQUIRE(b.request("GET", "/b").status == 200);
+    // Both keep-alive connections stay open: a third is closed unanswered.
+    auto raw = send_raw(port, "GET /c HTTP/1.1\r\nHost: a\r\n\r\n", std::chrono::seconds(5));
+    CHECK(raw.empty());
+    CHECK(a.request("GET", "/a2").status == 200);  // the open ones still work
+    // Once one closes, new connections are served again (the gateway notices
+    // the close asynchronously, so retry a few times as a hang guard only).
+    b.close();
+    unsigned status = 0;
+    for (int i = 0; i < 50 && status != 200; ++i) {
+        status = raw_status(send_raw(port, "GET /d HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+        if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(status == 200);
+    auto metrics = get(gw.admin_port(), "/metrics").body;
+    const auto at = metrics.find("\ncountersign_connections_rejected_total ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stoi(metrics.substr(at + 40)) >= 1);
 }

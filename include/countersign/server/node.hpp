@@ -4,7 +4,7 @@
 // Threading: `workers` threads each run their own io_context; every
 // connection lives on one worker for its whole life (one coroutine per
 // connection, no strands needed). Accepting is done by one acceptor per
-// `proxy_listen` address on the control context, which hands each accepted
+// `proxy_listen` address on its own accept thread, which hands each accepted
 // socket to the next worker round-robin. This works with port 0 and on every
 // kernel, unlike SO_REUSEPORT per worker. Each worker has its own upstream
 // keep-alive pool (sockets are bound to an io_context).
@@ -35,6 +35,7 @@ struct node_stats {
     std::atomic<std::uint64_t> upstream_connections_reused{0};
     std::atomic<std::uint64_t> upstream_errors{0};       ///< 502/504 answered by the gateway
     std::atomic<std::uint64_t> rejected_framing{0};      ///< 400/405/505 from framing checks
+    std::atomic<std::uint64_t> connections_rejected{0};  ///< closed at once: max_connections reached
 };
 
 class node {
