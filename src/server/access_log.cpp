@@ -115,7 +115,10 @@ std::string format_access_json(const access_record& r)
 
 void write_access_log(const access_record& r, bool json)
 {
-    auto logger = spdlog::get("access");
+    // The logger is configured once at start-up, before the workers run:
+    // look it up once per thread instead of taking spdlog's registry lock
+    // on every request.
+    thread_local const std::shared_ptr<spdlog::logger> logger = spdlog::get("access");
     if (!logger)
         return;
     logger->info(json ? format_access_json(r) : format_access_plain(r));

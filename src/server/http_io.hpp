@@ -65,6 +65,27 @@ net::awaitable<head_read> read_head(Stream& s, beast::flat_buffer& buf, std::siz
             r.too_large = true;
             co_return r;
         }
+        if (buf.size() == 0) {
+            // Waiting for a request (often an idle keep-alive connection):
+            // hold no 16 KiB buffer meanwhile. The first bytes land in a
+            // small array in the coroutine frame; the buffer grows after.
+            buf.shrink_to_fit();
+            char first[1024];
+            auto [ec, n] = co_await s.async_read_some(net::buffer(first), use_tuple);
+            if (n > 0) {
+                net::buffer_copy(buf.prepare(n), net::buffer(first, n));
+                buf.commit(n);
+                if (!r.got_bytes) {
+                    r.got_bytes = true;
+                    on_first_byte();
+                }
+            }
+            if (ec) {
+                r.ec = ec;
+                co_return r;
+            }
+            continue;
+        }
         auto [ec, n] = co_await s.async_read_some(buf.prepare(16 * 1024), use_tuple);
         if (n > 0) {
             buf.commit(n);
@@ -96,8 +117,11 @@ net::awaitable<relay_status> relay_body(In& in, beast::flat_buffer& in_buf,
                                         char* first_data = nullptr, std::size_t first_size = 0)
 {
     static constexpr std::size_t chunk = 64 * 1024;
-    auto storage = std::make_unique<char[]>(chunk);
-    char* buf = storage.get();
+    // Allocated on first use (a GET has no body to relay) and left
+    // uninitialised: zero-filling 64 KiB twice per request was the largest
+    // single cost of a plain proxied request.
+    std::unique_ptr<char[]> storage;
+    char* buf = nullptr;
     bool final_write = false;
     do {
         std::size_t got = 0;
@@ -110,6 +134,10 @@ net::awaitable<relay_status> relay_body(In& in, beast::flat_buffer& in_buf,
             p.get().body().more = !p.is_done();
             first_data = nullptr;
         } else if (!p.is_done()) {
+            if (!buf) {
+                storage.reset(new char[chunk]);
+                buf = storage.get();
+            }
             p.get().body().data = buf;
             p.get().body().size = chunk;
             beast::get_lowest_layer(in).expires_after(read_timeout);

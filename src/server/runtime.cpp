@@ -16,6 +16,7 @@ runtime_ptr build_runtime(config::gateway_config_ptr cfg, const pipeline::plugin
     rt->plugins = pipeline::plugin_set::build(*cfg, registry, services, errors);
     if (errors.size() != before || !rt->plugins)
         return nullptr;
+    rt->metrics = std::make_shared<const route_metrics_index>(resolve_route_metrics(*cfg));
     rt->config = std::move(cfg);
     rt->jwt_signer = services.jwt_signer;
     return rt;
@@ -27,6 +28,7 @@ runtime_ptr build_runtime_without_plugins(config::gateway_config_ptr cfg)
         return nullptr;
     auto rt = std::make_shared<runtime>();
     rt->router = proxy::router::build(*cfg);
+    rt->metrics = std::make_shared<const route_metrics_index>(resolve_route_metrics(*cfg));
     rt->config = std::move(cfg);
     return rt;
 }

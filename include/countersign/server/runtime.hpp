@@ -7,6 +7,7 @@
 
 #include <countersign/config/config_error.hpp>
 #include <countersign/config/gateway_config.hpp>
+#include <countersign/server/request_metrics.hpp>
 
 namespace countersign::pipeline {
 class plugin_set;
@@ -33,6 +34,8 @@ struct runtime {
     /// jwt-signer node services (public JWKS on the proxy listeners); null
     /// when no jwt-signer plugin is configured.
     std::shared_ptr<jwt_signer::jwt_signer_services> jwt_signer;
+    /// Per-route metric blocks of this generation (never null once built).
+    std::shared_ptr<const route_metrics_index> metrics;
 };
 
 using runtime_ptr = std::shared_ptr<const runtime>;
