@@ -133,6 +133,8 @@ nlohmann::json to_json(const node_config& n)
         {"upstream_keepalive_max_requests", n.upstream_keepalive_max_requests},
         {"shutdown_timeout", n.shutdown_timeout.count()},
         {"trust_forwarded_headers", n.trust_forwarded_headers},
+        {"jwks_refetch_throttle", n.jwks_refetch_throttle.count()},
+        {"token_cache_size", n.token_cache_size},
     });
 }
 

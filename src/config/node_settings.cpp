@@ -344,6 +344,10 @@ const setting table[] = {
      [](settings& s, const source& v) { assign(s.node().shutdown_timeout, s.duration(v, 0)); }},
     {"trust_forwarded_headers", false,
      [](settings& s, const source& v) { assign(s.node().trust_forwarded_headers, s.flag(v)); }},
+    {"jwks_refetch_throttle", false,
+     [](settings& s, const source& v) { assign(s.node().jwks_refetch_throttle, s.duration(v, 0)); }},
+    {"token_cache_size", false,
+     [](settings& s, const source& v) { set_size(s.node().token_cache_size, s.count(v, 0, 16'777'216)); }},
 };
 
 std::string env_name(std::string_view name)

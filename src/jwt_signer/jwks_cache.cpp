@@ -287,6 +287,7 @@ net::awaitable<result<jwks_cache::snapshot_ptr>> jwks_cache::fetch(std::shared_p
             src->last_error = {};
             src->expires_at = expires;
         }
+        changes_.fetch_add(1, std::memory_order_acq_rel);
         ++src->fetch_ok;
         if (unknown_kid)
             ++src->unknown_kid_refetches;
@@ -334,8 +335,11 @@ std::vector<jwks_source_stats> jwks_cache::stats() const
 
 void jwks_cache::clear()
 {
-    std::lock_guard lock(mutex_);
-    sources_.clear();
+    {
+        std::lock_guard lock(mutex_);
+        sources_.clear();
+    }
+    changes_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 }  // namespace countersign::jwt_signer

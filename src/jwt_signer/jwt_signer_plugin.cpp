@@ -2,6 +2,7 @@
 #include <countersign/jwt_signer/jwt_signer_plugin.hpp>
 
 #include <countersign/jwt_signer/auth_response.hpp>
+#include <countersign/jwt_signer/jwt_signer_metrics.hpp>
 #include <countersign/jwt_signer/jwt_signer_schema.hpp>
 #include <countersign/jwt_signer/token_minter.hpp>
 
@@ -48,7 +49,8 @@ pipeline::plugin_descriptor jwt_signer_plugin::descriptor()
             if (services.errors) services.errors->add(services.error_path, std::move(msg));
         };
         if (!services.jwt_signer) {
-            auto opened = jwt_signer_services::open(services.data_dir, *services.clk);
+            auto opened = jwt_signer_services::open(services.data_dir, *services.clk,
+                                                     std::chrono::duration_cast<std::chrono::seconds>(services.jwks_refetch_throttle));
             if (!opened) {
                 report("jwt-signer: cannot load the signing keys: " + opened.error().message);
                 return opened.error().code;
@@ -72,13 +74,14 @@ pipeline::plugin_descriptor jwt_signer_plugin::descriptor()
             }
         }
         return std::shared_ptr<const pipeline::plugin>(
-            std::make_shared<jwt_signer_plugin>(std::move(cfg), services.jwt_signer, *services.clk));
+            std::make_shared<jwt_signer_plugin>(std::move(cfg), services.jwt_signer, *services.clk,
+                                                services.token_cache_size));
     };
     return d;
 }
 
 jwt_signer_plugin::jwt_signer_plugin(jwt_signer_config cfg, std::shared_ptr<jwt_signer_services> services,
-                                     const clock& clk)
+                                     const clock& clk, std::size_t token_cache_size)
     : cfg_(std::move(cfg)), services_(std::move(services)), clock_(clk)
 {
     for (auto k : kinds) {
@@ -89,9 +92,20 @@ jwt_signer_plugin::jwt_signer_plugin(jwt_signer_config cfg, std::shared_ptr<jwt_
             ic = services_->introspection(rt.cfg->introspection.cache_max_ttl,
                                           rt.cfg->introspection.cache_inactive_ttl);
         rt.authenticator = std::make_unique<token_authenticator>(
-            *rt.cfg, services_ ? services_->jwks() : nullptr, std::move(ic), clock_);
+            *rt.cfg, services_ ? services_->jwks() : nullptr, std::move(ic), clock_, token_cache_size);
         rt.transform = std::make_unique<claims_transform>(rt.cfg->signing.transform);
+        if (rt.cfg->signing.enabled) {
+            if (token_cache_size > 0) rt.minted = std::make_unique<minted_token_cache>(token_cache_size);
+            rt.signings = &jwt_signer_metrics::get().signings.with(
+                {rt.cfg->signing.keyset, std::string(jose::to_string(rt.cfg->signing.algorithm))});
+        }
     }
+}
+
+std::pair<std::size_t, std::size_t> jwt_signer_plugin::cache_sizes(token_kind k) const
+{
+    const auto& rt = k == token_kind::access ? access_ : channel_;
+    return {rt.authenticator->verified_cache_size(), rt.minted ? rt.minted->size() : 0};
 }
 
 const jwt_signer_plugin::consumer_mappers& jwt_signer_plugin::mappers(const pipeline::request_context& ctx) const
@@ -118,6 +132,7 @@ void jwt_signer_plugin::reject(pipeline::request_context& ctx, token_kind kind, 
                                claim_source source, step_timer& timer) const
 {
     const std::string realm = resolve_realm(cfg_.realm, std::string_view(ctx.host));
+    jwt_signer_metrics::get().result(kind, st.code).inc();
     auto answer = make_auth_response(st.code, kind, realm, source);
     spdlog::info("jwt-signer: {} rejected ({} {}): {}{}", token_display_name(kind), answer.status,
                  to_metric_label(st.code), st.detail, ctx.request_id.empty() ? "" : " [request: " + ctx.request_id + "]");
@@ -191,7 +206,10 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
         }
         timer.mark(name + " present");
 
-        auto outcome = co_await rt.authenticator->authenticate(ext.token, timer);
+        // One digest per token: the key of both token caches.
+        std::optional<token_digest> digest;
+        if (rt.minted || rt.authenticator->verified_cache_enabled()) digest = digest_token(ext.token);
+        auto outcome = co_await rt.authenticator->authenticate(ext.token, timer, digest ? &*digest : nullptr);
         if (!outcome.status.ok()) {
             reject(ctx, k, outcome.status, outcome.failed_source, timer);
             break;
@@ -231,19 +249,44 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
                        claim_source::payload, timer);
                 break;
             }
-            auto minted = resign(outcome.payload, outcome.payload_source, *rt.transform, **ks, slot.signing.algorithm,
-                                 clock_.unix_seconds());
-            if (!minted) {
-                reject(ctx, k, auth_fail(errc_for_signing(minted.error()), "signing: " + minted.error().message()),
-                       claim_source::payload, timer);
-                break;
+            const auto now = clock_.unix_seconds();
+            const nlohmann::json* answer = outcome.introspection.get();
+            std::optional<minted_entry> reuse;
+            if (rt.minted && digest) reuse = rt.minted->find(*digest, now, *ks, answer);
+            if (reuse) {
+                jwt_signer_metrics::get().minted_hits.inc();
+                timer.mark(name + " re-signed token from the cache (kid " + reuse->kid + ")");
+                to_set.emplace_back(slot.signing.upstream_header.header_name, std::move(reuse->header_value));
+            } else {
+                auto minted = resign(outcome.payload, outcome.payload_source, *rt.transform, **ks,
+                                     slot.signing.algorithm, now);
+                if (!minted) {
+                    reject(ctx, k, auth_fail(errc_for_signing(minted.error()), "signing: " + minted.error().message()),
+                           claim_source::payload, timer);
+                    break;
+                }
+                if (rt.signings) rt.signings->inc();
+                timer.mark(name + " signed (kid " + minted->kid + ")");
+                std::string header_value = scheme_prefix(slot.signing.upstream_header.scheme) + minted->token;
+                if (rt.minted && digest) {
+                    jwt_signer_metrics::get().minted_misses.inc();
+                    std::optional<std::int64_t> original_exp;
+                    if (auto it = outcome.payload.find("exp"); it != outcome.payload.end() && it->is_number())
+                        original_exp = static_cast<std::int64_t>(it->get<double>());
+                    minted_entry e;
+                    e.header_value = header_value;
+                    e.kid = minted->kid;
+                    e.signer = *ks;
+                    e.introspection = answer;
+                    e.introspection_owner = outcome.introspection;
+                    rt.minted->store(*digest, std::move(e), now, original_exp, minted->exp);
+                }
+                to_set.emplace_back(slot.signing.upstream_header.header_name, std::move(header_value));
             }
-            timer.mark(name + " signed (kid " + minted->kid + ")");
-            to_set.emplace_back(slot.signing.upstream_header.header_name,
-                                scheme_prefix(slot.signing.upstream_header.scheme) + minted->token);
         }
         if (!slot.signing.original_upstream_header.empty())
             to_set.emplace_back(slot.signing.original_upstream_header, ext.token);
+        jwt_signer_metrics::get().result(k, auth_errc::ok).inc();
     }
 
     if (!ctx.exit) {

@@ -17,20 +17,31 @@
 namespace countersign::jwt_signer {
 
 keys_result<std::shared_ptr<jwt_signer_services>> jwt_signer_services::open(const std::filesystem::path& data_dir,
-                                                                            const clock& clk)
+                                                                            const clock& clk,
+                                                                            std::chrono::seconds jwks_refetch_throttle)
 {
     auto store = file_keystore::open(data_dir);
     if (!store) return store.error();
-    auto svc = std::make_shared<jwt_signer_services>(*store, clk);
+    auto svc = std::make_shared<jwt_signer_services>(*store, clk, jwks_refetch_throttle);
     auto loaded = svc->keysets_->load_all();
     if (!loaded) return loaded.error();
     spdlog::info("jwt-signer: {} keyset(s) loaded from {}", *loaded, (*store)->describe());
     return svc;
 }
 
-jwt_signer_services::jwt_signer_services(std::shared_ptr<keystore> store, const clock& clk)
+namespace {
+jwks_cache_config jwks_config(std::chrono::seconds refetch_throttle)
+{
+    jwks_cache_config c;
+    c.unknown_kid_refetch_interval = refetch_throttle;
+    return c;
+}
+}  // namespace
+
+jwt_signer_services::jwt_signer_services(std::shared_ptr<keystore> store, const clock& clk,
+                                         std::chrono::seconds jwks_refetch_throttle)
     : clock_(clk),
-      jwks_(std::make_shared<jwks_cache>(clk)),
+      jwks_(std::make_shared<jwks_cache>(clk, jwks_config(jwks_refetch_throttle))),
       keysets_(std::make_shared<keyset_manager>(std::move(store), clk))
 {
 }
@@ -169,6 +180,21 @@ void jwt_signer_services::maybe_rotate(const std::string& name, std::chrono::sec
         if (r) spdlog::info("jwt-signer: keyset '{}' rotated (generation {})", name, (*r)->generation());
         finish(bool(r), r ? std::string() : r.error().message);
     }).detach();
+}
+
+std::vector<std::shared_ptr<introspection_cache>> jwt_signer_services::introspection_caches() const
+{
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<introspection_cache>> out;
+    for (const auto& [policy, cache] : introspection_) out.push_back(cache);
+    return out;
+}
+
+void jwt_signer_services::config_reloaded()
+{
+    // The verified-token and minted-token caches belong to plugin instances,
+    // so the new generation's instances start with empty ones; nothing
+    // node-wide holds per-token results.
 }
 
 }  // namespace countersign::jwt_signer

@@ -2,6 +2,8 @@
 #include <countersign/jwt_signer/token_authenticator.hpp>
 
 #include <countersign/jwt_signer/introspection_client.hpp>
+#include <countersign/jwt_signer/jwks_cache.hpp>
+#include <countersign/jwt_signer/jwt_signer_metrics.hpp>
 
 #include <cstdio>
 
@@ -29,17 +31,21 @@ void step_timer::mark(std::string step)
 }
 
 token_authenticator::token_authenticator(const token_slot_config& slot, std::shared_ptr<jwks_cache> jwks,
-                                         std::shared_ptr<introspection_cache> introspection, const clock& clk)
+                                         std::shared_ptr<introspection_cache> introspection, const clock& clk,
+                                         std::size_t verified_cache_size)
     : slot_(slot),
-      verifier_(slot.verifier, std::move(jwks)),
+      verifier_(slot.verifier, jwks),
       payload_checks_(slot.payload_claims),
       introspection_checks_(slot.introspection_claims),
       introspection_(std::move(introspection)),
+      jwks_(std::move(jwks)),
+      verified_(verified_cache_size > 0 ? std::make_unique<verified_token_cache>(verified_cache_size) : nullptr),
       clock_(clk)
 {
 }
 
-net::awaitable<slot_outcome> token_authenticator::authenticate(std::string token, step_timer& timer) const
+net::awaitable<slot_outcome> token_authenticator::authenticate(std::string token, step_timer& timer,
+                                                               const token_digest* digest) const
 {
     const auto name = std::string(token_display_name(slot_.kind));
     const token_type type = classify_token(token);
@@ -48,25 +54,43 @@ net::awaitable<slot_outcome> token_authenticator::authenticate(std::string token
     if (type == token_type::jwe) co_return failed(auth_errc::unsupported_token, "jwe tokens are not supported");
     if (type == token_type::opaque) co_return co_await introspect(std::move(token), timer);
 
-    auto v = co_await verifier_.verify(std::move(token));
-    timer.mark(name + (slot_.verifier.verify_signature ? " signature verification" : " decoded (verification off)"));
-    if (!v.status.ok()) {
-        slot_outcome o;
-        o.status = std::move(v.status);
-        o.type = type;
-        co_return o;
+    slot_outcome o;
+    o.type = type;
+    o.payload_source = claims_source::jws_payload;
+    const bool cached = verified_ && digest;
+    // Read before verifying: a JWKS change after this point makes the
+    // entry stored below stale.
+    const std::uint64_t jwks_change = cached && jwks_ ? jwks_->change_count() : 0;
+    std::shared_ptr<const nlohmann::json> hit;
+    if (cached) hit = verified_->find(*digest, clock_.unix_seconds(), jwks_change);
+    if (hit) {
+        jwt_signer_metrics::get().verified_hits.inc();
+        o.payload = *hit;
+        timer.mark(name + " verified claims from the cache");
+    } else {
+        if (cached) jwt_signer_metrics::get().verified_misses.inc();
+        auto v = co_await verifier_.verify(std::move(token));
+        timer.mark(name + (slot_.verifier.verify_signature ? " signature verification" : " decoded (verification off)"));
+        if (!v.status.ok()) {
+            o.status = std::move(v.status);
+            co_return o;
+        }
+        if (cached) {
+            std::optional<std::int64_t> exp_limit;
+            if (auto it = v.payload.find("exp"); it != v.payload.end() && it->is_number())
+                exp_limit = static_cast<std::int64_t>(it->get<double>()) +
+                            static_cast<std::int64_t>(std::max(0.0, slot_.payload_claims.leeway)) + 1;
+            verified_->store(*digest, std::make_shared<const nlohmann::json>(v.payload), jwks_change,
+                             clock_.unix_seconds(), exp_limit);
+        }
+        o.payload = std::move(v.payload);
     }
-    if (auto st = payload_checks_.verify(v.payload, clock_); !st.ok()) {
-        slot_outcome o;
+    if (auto st = payload_checks_.verify(o.payload, clock_); !st.ok()) {
         o.status = std::move(st);
-        o.type = type;
+        o.payload = nlohmann::json();
         co_return o;
     }
     timer.mark(name + " claims verified");
-    slot_outcome o;
-    o.type = type;
-    o.payload = std::move(v.payload);
-    o.payload_source = claims_source::jws_payload;
     co_return o;
 }
 

@@ -40,7 +40,13 @@ boost::system::result<minted_token> resign(const nlohmann::json& original_claims
     auto claims = transform.apply(original_claims, source, now_unix);
     if (!claims)
         return claims.error();
-    return mint(*claims, ks, a);
+    auto minted = mint(*claims, ks, a);
+    if (minted) {
+        auto it = claims->find("exp");
+        if (it != claims->end() && it->is_number())
+            minted->exp = static_cast<std::int64_t>(it->get<double>());
+    }
+    return minted;
 }
 
 }  // namespace countersign::jwt_signer

@@ -52,6 +52,12 @@ struct node_config {
     std::size_t upstream_keepalive_max_requests = 10'000;
     std::chrono::milliseconds shutdown_timeout{10'000}; ///< drain time on SIGTERM
     bool trust_forwarded_headers = false;               ///< keep incoming X-Forwarded-* (trusted_ips in Kong)
+    /// jwt-signer: after a JWKS fetch, an unknown kid refetches no sooner
+    /// than this (Kong: 5 minutes).
+    std::chrono::milliseconds jwks_refetch_throttle{300'000};
+    /// jwt-signer: entries of the verified-token and minted-token caches,
+    /// per plugin instance and token slot (0 turns them off).
+    std::size_t token_cache_size = 16'384;
 };
 
 struct service_config {

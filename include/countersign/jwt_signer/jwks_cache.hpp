@@ -157,6 +157,11 @@ public:
     /// Forgets every source (config reload).
     void clear();
 
+    /// Moves on every time any source installs new keys or the cache is
+    /// cleared, after the change is visible. A verification result obtained
+    /// after reading change_count() == c is stale once it differs from c.
+    std::uint64_t change_count() const noexcept { return changes_.load(std::memory_order_acquire); }
+
 private:
     struct source;
     using snapshot_ptr = std::shared_ptr<const jwks_snapshot>;
@@ -172,6 +177,7 @@ private:
     mutable std::unordered_map<std::string, std::shared_ptr<source>> sources_;
     single_flight<snapshot_ptr> flights_;
     std::atomic<std::uint64_t> next_generation_{1};
+    std::atomic<std::uint64_t> changes_{0};
 };
 
 }  // namespace countersign::jwt_signer

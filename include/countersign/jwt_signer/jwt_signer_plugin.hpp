@@ -10,12 +10,15 @@
 #include <countersign/jwt_signer/jwt_signer_config.hpp>
 #include <countersign/jwt_signer/jwt_signer_services.hpp>
 #include <countersign/jwt_signer/token_authenticator.hpp>
+#include <countersign/jwt_signer/token_cache.hpp>
+#include <countersign/observability/metrics.hpp>
 #include <countersign/pipeline/plugin.hpp>
 #include <countersign/pipeline/plugin_registry.hpp>
 
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 namespace countersign::jwt_signer {
 
@@ -27,8 +30,10 @@ public:
     static pipeline::plugin_descriptor descriptor();
 
     /// `services` is node-wide and must outlive the plugin.
+    /// `token_cache_size`: entries of the verified-token and minted-token
+    /// caches per token slot (node setting; 0 turns both off).
     jwt_signer_plugin(jwt_signer_config cfg, std::shared_ptr<jwt_signer_services> services,
-                      const clock& clk = clock::system());
+                      const clock& clk = clock::system(), std::size_t token_cache_size = 16384);
 
     std::string_view name() const override { return plugin_name; }
     int priority() const override { return plugin_priority; }
@@ -36,11 +41,16 @@ public:
 
     const jwt_signer_config& config() const noexcept { return cfg_; }
 
+    /// Entries cached for a slot (tests): verified-token, minted-token.
+    std::pair<std::size_t, std::size_t> cache_sizes(token_kind k) const;
+
 private:
     struct slot_runtime {
         const token_slot_config* cfg = nullptr;
         std::unique_ptr<token_authenticator> authenticator;
         std::unique_ptr<claims_transform> transform;
+        std::unique_ptr<minted_token_cache> minted;
+        observability::counter* signings = nullptr;  ///< countersign_signings_total{keyset, alg}
     };
     struct consumer_mappers {
         std::shared_ptr<const consumer_table> table;

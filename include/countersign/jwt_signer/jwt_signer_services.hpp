@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace countersign::jwt_signer {
 
@@ -38,10 +39,13 @@ public:
     /// A corrupt or unreadable key file fails with a message naming it;
     /// keys are never regenerated silently.
     static keys_result<std::shared_ptr<jwt_signer_services>> open(const std::filesystem::path& data_dir,
-                                                                  const clock& clk = clock::system());
+                                                                  const clock& clk = clock::system(),
+                                                                  std::chrono::seconds jwks_refetch_throttle =
+                                                                      std::chrono::seconds(300));
 
     /// With an explicit keystore (tests, a future database backend).
-    jwt_signer_services(std::shared_ptr<keystore> store, const clock& clk);
+    jwt_signer_services(std::shared_ptr<keystore> store, const clock& clk,
+                        std::chrono::seconds jwks_refetch_throttle = std::chrono::seconds(300));
 
     const std::shared_ptr<jwks_cache>& jwks() const noexcept { return jwks_; }
     keyset_manager& keysets() noexcept { return *keysets_; }
@@ -50,6 +54,9 @@ public:
     /// The node-wide introspection cache for one (max TTL, inactive TTL)
     /// policy; configs that agree share one cache.
     std::shared_ptr<introspection_cache> introspection(std::chrono::seconds max_ttl, std::chrono::seconds inactive_ttl);
+
+    /// Every introspection cache created so far (metrics).
+    std::vector<std::shared_ptr<introspection_cache>> introspection_caches() const;
 
     /// A URL keyset: the installed one, or fetched (one fetch for concurrent
     /// callers) and installed when absent or `force`d.
@@ -70,6 +77,11 @@ public:
                       net::any_io_executor ex);
 
     const clock& clk() const noexcept { return clock_; }
+
+    /// A new config generation is running (hot reload): drops the
+    /// verified-token and minted-token caches. Keys, the JWKS cache and the
+    /// introspection caches are kept. Thread-safe.
+    void config_reloaded();
 
 private:
     const clock& clock_;

@@ -11,6 +11,7 @@
 #include <countersign/jwt_signer/claims_verifier.hpp>
 #include <countersign/jwt_signer/introspection_cache.hpp>
 #include <countersign/jwt_signer/jwt_signer_config.hpp>
+#include <countersign/jwt_signer/token_cache.hpp>
 #include <countersign/jwt_signer/token_verifier.hpp>
 
 #include <nlohmann/json.hpp>
@@ -56,10 +57,19 @@ struct slot_outcome {
 class token_authenticator {
 public:
     /// `introspection` may be null when the slot cannot introspect.
+    /// `verified_cache_size` 0 turns the verified-token cache off.
     token_authenticator(const token_slot_config& slot, std::shared_ptr<jwks_cache> jwks,
-                        std::shared_ptr<introspection_cache> introspection, const clock& clk);
+                        std::shared_ptr<introspection_cache> introspection, const clock& clk,
+                        std::size_t verified_cache_size = 0);
 
-    net::awaitable<slot_outcome> authenticate(std::string token, step_timer& timer) const;
+    /// `digest` (digest_token(token)) enables the verified-token cache for
+    /// this call; null skips it.
+    net::awaitable<slot_outcome> authenticate(std::string token, step_timer& timer,
+                                              const token_digest* digest = nullptr) const;
+
+    bool verified_cache_enabled() const noexcept { return verified_ != nullptr; }
+    /// Entries in the verified-token cache (tests).
+    std::size_t verified_cache_size() const { return verified_ ? verified_->size() : 0; }
 
     const token_verifier& verifier() const noexcept { return verifier_; }
 
@@ -71,6 +81,8 @@ private:
     claims_verifier payload_checks_;
     claims_verifier introspection_checks_;
     std::shared_ptr<introspection_cache> introspection_;
+    std::shared_ptr<jwks_cache> jwks_;
+    std::unique_ptr<verified_token_cache> verified_;
     const clock& clock_;
 };
 

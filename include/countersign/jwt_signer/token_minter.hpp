@@ -12,6 +12,8 @@
 #include <boost/system/result.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace countersign::jwt_signer {
@@ -19,6 +21,8 @@ namespace countersign::jwt_signer {
 struct minted_token {
     std::string token;  ///< compact JWS
     std::string kid;    ///< kid of the signing key
+    /// The re-signed token's `exp` (whole seconds), when it has a numeric one.
+    std::optional<std::int64_t> exp;
 };
 
 /// The 12 algorithms a re-signed token may use (Kong's enum; no RS384).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ class plugin;
 struct plugin_services {
     const clock* clk = &clock::system();
     std::string data_dir = "./data";
+    /// jwt-signer: node setting `jwks_refetch_throttle`.
+    std::chrono::milliseconds jwks_refetch_throttle{300'000};
+    /// jwt-signer: node setting `token_cache_size` (0 = no token caches).
+    std::size_t token_cache_size = 16384;
 
     /// jwt-signer: JWKS cache, introspection caches and signing keysets,
     /// node-wide. Created by main() (or by the first jwt-signer plugin built).

@@ -1,0 +1,203 @@
+#pragma once
+// The hot-path caches of the jwt-signer (issue: authenticate and re-sign at
+// plain-proxy speed):
+//
+//  * verified_token_cache: a JWS whose signature was verified, with its
+//    decoded claims. An entry is used only while (a) the token's `exp` plus
+//    leeway has not passed, (b) no JWKS of the node changed since it was
+//    verified (a refetch that drops the key forces a new verification), and
+//    (c) it is younger than a short maximum age, so periodic JWKS refreshes
+//    still run. The claim checks (exp, nbf, scopes, ...) still run on every
+//    request against the cached claims.
+//  * minted_token_cache: the re-signed token for an input token, reused
+//    while the keyset generation is the one that signed it (rotation
+//    invalidates), the introspection answer is the same object (opaque
+//    tokens), and until min(original exp, minted exp) less a margin.
+//
+// Both are owned by one plugin instance and one token slot, so two plugin
+// configurations never share an entry and a config reload (new instances)
+// starts empty. Keys are SHA-256 digests of the token. Each cache is split
+// into shards with their own mutex and LRU list: no lock is shared by all
+// workers, and the size is bounded (LRU eviction).
+
+#include <countersign/jwt_signer/keyset.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace countersign::observability {
+class counter;
+}
+
+namespace countersign::jwt_signer {
+
+using token_digest = std::array<unsigned char, 32>;
+
+/// SHA-256 of the token.
+token_digest digest_token(std::string_view token);
+
+struct token_digest_hash {
+    std::size_t operator()(const token_digest& d) const noexcept
+    {
+        std::size_t h;
+        std::memcpy(&h, d.data(), sizeof h);
+        return h;
+    }
+};
+
+/// A bounded, sharded LRU map from token digests to V.
+template <class V>
+class sharded_lru {
+public:
+    /// `capacity` 0 disables the cache (get always misses, put does nothing).
+    explicit sharded_lru(std::size_t capacity, std::size_t shards = 16)
+        : shards_(capacity == 0 ? 1 : std::max<std::size_t>(1, std::min(shards, capacity))),
+          per_shard_(capacity == 0 ? 0 : (capacity + shards_.size() - 1) / shards_.size())
+    {
+    }
+
+    std::optional<V> get(const token_digest& k)
+    {
+        if (per_shard_ == 0) return std::nullopt;
+        auto& s = shard(k);
+        std::lock_guard lock(s.mutex);
+        auto it = s.index.find(k);
+        if (it == s.index.end()) return std::nullopt;
+        s.lru.splice(s.lru.begin(), s.lru, it->second);
+        return it->second->second;
+    }
+
+    void put(const token_digest& k, V v)
+    {
+        if (per_shard_ == 0) return;
+        auto& s = shard(k);
+        std::lock_guard lock(s.mutex);
+        auto it = s.index.find(k);
+        if (it != s.index.end()) {
+            it->second->second = std::move(v);
+            s.lru.splice(s.lru.begin(), s.lru, it->second);
+            return;
+        }
+        s.lru.emplace_front(k, std::move(v));
+        s.index.emplace(k, s.lru.begin());
+        while (s.lru.size() > per_shard_) {
+            s.index.erase(s.lru.back().first);
+            s.lru.pop_back();
+        }
+    }
+
+    void erase(const token_digest& k)
+    {
+        auto& s = shard(k);
+        std::lock_guard lock(s.mutex);
+        auto it = s.index.find(k);
+        if (it == s.index.end()) return;
+        s.lru.erase(it->second);
+        s.index.erase(it);
+    }
+
+    void clear()
+    {
+        for (auto& s : shards_) {
+            std::lock_guard lock(s.mutex);
+            s.lru.clear();
+            s.index.clear();
+        }
+    }
+
+    std::size_t size() const
+    {
+        std::size_t n = 0;
+        for (auto& s : shards_) {
+            std::lock_guard lock(s.mutex);
+            n += s.lru.size();
+        }
+        return n;
+    }
+
+    std::size_t capacity() const noexcept { return per_shard_ * shards_.size(); }
+
+private:
+    struct shard_t {
+        mutable std::mutex mutex;
+        std::list<std::pair<token_digest, V>> lru;
+        std::unordered_map<token_digest, typename std::list<std::pair<token_digest, V>>::iterator, token_digest_hash>
+            index;
+    };
+    shard_t& shard(const token_digest& k) { return shards_[k[31] % shards_.size()]; }
+
+    std::vector<shard_t> shards_;
+    std::size_t per_shard_;
+};
+
+struct verified_entry {
+    std::shared_ptr<const nlohmann::json> payload;
+    std::uint64_t jwks_change = 0;    ///< jwks_cache::change_count() when verified
+    std::int64_t not_after = 0;       ///< unix seconds; unusable from then on
+};
+
+class verified_token_cache {
+public:
+    /// Entries are reused for at most `max_age` seconds.
+    verified_token_cache(std::size_t capacity, std::int64_t max_age_seconds = 60);
+
+    /// The cached claims, if the entry is still usable at `now_unix` with
+    /// the JWKS change count `jwks_change`; stale entries are dropped.
+    std::shared_ptr<const nlohmann::json> find(const token_digest& k, std::int64_t now_unix, std::uint64_t jwks_change);
+
+    /// Remembers verified claims. `exp_limit`: the token's exp plus leeway,
+    /// when it has one.
+    void store(const token_digest& k, std::shared_ptr<const nlohmann::json> payload, std::uint64_t jwks_change,
+               std::int64_t now_unix, std::optional<std::int64_t> exp_limit);
+
+    void clear() { lru_.clear(); }
+    std::size_t size() const { return lru_.size(); }
+
+private:
+    sharded_lru<verified_entry> lru_;
+    std::int64_t max_age_;
+};
+
+struct minted_entry {
+    std::string header_value;                  ///< scheme prefix + token
+    std::string kid;
+    keyset_ptr signer;                         ///< the (immutable) keyset that signed it
+    const nlohmann::json* introspection = nullptr;  ///< identity of the answer used (opaque tokens)
+    std::shared_ptr<const nlohmann::json> introspection_owner;  ///< keeps that identity unique while cached
+    std::int64_t not_after = 0;
+};
+
+class minted_token_cache {
+public:
+    /// `margin`: seconds before the earlier expiry from which an entry is
+    /// no longer handed out; `max_age` bounds tokens without any exp.
+    minted_token_cache(std::size_t capacity, std::int64_t margin_seconds = 5, std::int64_t max_age_seconds = 300);
+
+    std::optional<minted_entry> find(const token_digest& k, std::int64_t now_unix, const keyset_ptr& current,
+                                     const nlohmann::json* introspection);
+
+    void store(const token_digest& k, minted_entry e, std::int64_t now_unix, std::optional<std::int64_t> original_exp,
+               std::optional<std::int64_t> minted_exp);
+
+    void clear() { lru_.clear(); }
+    std::size_t size() const { return lru_.size(); }
+
+private:
+    sharded_lru<minted_entry> lru_;
+    std::int64_t margin_;
+    std::int64_t max_age_;
+};
+
+}  // namespace countersign::jwt_signer

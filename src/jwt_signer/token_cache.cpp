@@ -1,0 +1,74 @@
+#include <countersign/jwt_signer/token_cache.hpp>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace countersign::jwt_signer {
+
+token_digest digest_token(std::string_view token)
+{
+    token_digest d{};
+    unsigned int len = 0;
+    EVP_Digest(token.data(), token.size(), d.data(), &len, EVP_sha256(), nullptr);
+    return d;
+}
+
+verified_token_cache::verified_token_cache(std::size_t capacity, std::int64_t max_age_seconds)
+    : lru_(capacity), max_age_(max_age_seconds)
+{
+}
+
+std::shared_ptr<const nlohmann::json> verified_token_cache::find(const token_digest& k, std::int64_t now_unix,
+                                                                 std::uint64_t jwks_change)
+{
+    auto e = lru_.get(k);
+    if (!e) return nullptr;
+    if (now_unix >= e->not_after || e->jwks_change != jwks_change) {
+        lru_.erase(k);
+        return nullptr;
+    }
+    return e->payload;
+}
+
+void verified_token_cache::store(const token_digest& k, std::shared_ptr<const nlohmann::json> payload,
+                                 std::uint64_t jwks_change, std::int64_t now_unix,
+                                 std::optional<std::int64_t> exp_limit)
+{
+    std::int64_t not_after = now_unix + max_age_;
+    if (exp_limit) not_after = std::min(not_after, *exp_limit);
+    if (not_after <= now_unix) return;
+    lru_.put(k, verified_entry{std::move(payload), jwks_change, not_after});
+}
+
+minted_token_cache::minted_token_cache(std::size_t capacity, std::int64_t margin_seconds,
+                                       std::int64_t max_age_seconds)
+    : lru_(capacity), margin_(margin_seconds), max_age_(max_age_seconds)
+{
+}
+
+std::optional<minted_entry> minted_token_cache::find(const token_digest& k, std::int64_t now_unix,
+                                                     const keyset_ptr& current, const nlohmann::json* introspection)
+{
+    auto e = lru_.get(k);
+    if (!e) return std::nullopt;
+    if (now_unix >= e->not_after || e->signer != current || e->introspection != introspection) {
+        lru_.erase(k);
+        return std::nullopt;
+    }
+    return e;
+}
+
+void minted_token_cache::store(const token_digest& k, minted_entry e, std::int64_t now_unix,
+                               std::optional<std::int64_t> original_exp, std::optional<std::int64_t> minted_exp)
+{
+    std::int64_t not_after = now_unix + max_age_;
+    if (original_exp) not_after = std::min(not_after, *original_exp - margin_);
+    if (minted_exp) not_after = std::min(not_after, *minted_exp - margin_);
+    if (not_after <= now_unix) return;
+    e.not_after = not_after;
+    lru_.put(k, std::move(e));
+}
+
+}  // namespace countersign::jwt_signer

@@ -1,0 +1,151 @@
+// The verified-token and minted-token caches: bounds, LRU order and every
+// rule that makes an entry unusable.
+#include <catch2/catch.hpp>
+
+#include <countersign/jose/jwk.hpp>
+#include <countersign/jwt_signer/keyset.hpp>
+#include <countersign/jwt_signer/token_cache.hpp>
+
+using namespace countersign::jwt_signer;
+using json = nlohmann::json;
+
+namespace {
+
+keyset_ptr make_keyset(const std::string& name)
+{
+    using countersign::jose::alg;
+    keyset_record rec;
+    rec.name = name;
+    rec.id = "0b9c2f4e-0000-4000-8000-000000000001";
+    rec.generation = 1;
+    auto key = countersign::jose::jwk::generate(alg::es256).value().with_alg(alg::es256).value();
+    rec.current = json::array({key.to_private_json()});
+    return keyset::from_record(rec).value();
+}
+
+}  // namespace
+
+TEST_CASE("token cache: digests differ per token and are stable", "[jwt_signer][cache]")
+{
+    CHECK(digest_token("a.b.c") == digest_token("a.b.c"));
+    CHECK(digest_token("a.b.c") != digest_token("a.b.d"));
+}
+
+TEST_CASE("token cache: sharded LRU is bounded and evicts the least recently used", "[jwt_signer][cache]")
+{
+    sharded_lru<int> lru(4, 1);
+    for (int i = 0; i < 4; ++i) lru.put(digest_token(std::to_string(i)), i);
+    CHECK(lru.size() == 4);
+    CHECK(lru.get(digest_token("0")) == 0);  // 0 is now the most recent
+    lru.put(digest_token("4"), 4);           // evicts 1
+    CHECK(lru.size() == 4);
+    CHECK_FALSE(lru.get(digest_token("1")));
+    CHECK(lru.get(digest_token("0")) == 0);
+    CHECK(lru.get(digest_token("4")) == 4);
+
+    sharded_lru<int> many(1000);
+    for (int i = 0; i < 5000; ++i) many.put(digest_token(std::to_string(i)), i);
+    CHECK(many.size() <= many.capacity());
+    CHECK(many.capacity() >= 1000);
+    CHECK(many.capacity() < 1100);
+
+    sharded_lru<int> off(0);
+    off.put(digest_token("x"), 1);
+    CHECK_FALSE(off.get(digest_token("x")));
+}
+
+TEST_CASE("verified-token cache: expiry, JWKS change and maximum age", "[jwt_signer][cache]")
+{
+    const auto k = digest_token("tok");
+    auto claims = std::make_shared<const json>(json{{"sub", "alice"}});
+    const std::int64_t now = 1'700'000'000;
+
+    SECTION("usable until exp (with leeway), never after")
+    {
+        verified_token_cache c(16, 60);
+        c.store(k, claims, 7, now, now + 10);
+        CHECK(c.find(k, now, 7) == claims);
+        CHECK(c.find(k, now + 9, 7) == claims);
+        CHECK(c.find(k, now + 10, 7) == nullptr);
+        CHECK(c.size() == 0);  // dropped once stale
+    }
+    SECTION("a JWKS change makes it stale")
+    {
+        verified_token_cache c(16, 60);
+        c.store(k, claims, 7, now, std::nullopt);
+        CHECK(c.find(k, now + 1, 7) == claims);
+        CHECK(c.find(k, now + 1, 8) == nullptr);
+        CHECK(c.find(k, now + 1, 7) == nullptr);  // gone, not resurrected
+    }
+    SECTION("never older than the maximum age")
+    {
+        verified_token_cache c(16, 60);
+        c.store(k, claims, 7, now, now + 3600);
+        CHECK(c.find(k, now + 59, 7) == claims);
+        CHECK(c.find(k, now + 60, 7) == nullptr);
+    }
+    SECTION("an already expired token is not stored")
+    {
+        verified_token_cache c(16, 60);
+        c.store(k, claims, 7, now, now);
+        CHECK(c.size() == 0);
+    }
+}
+
+TEST_CASE("minted-token cache: rotation, introspection answer and lifetime", "[jwt_signer][cache]")
+{
+    const auto k = digest_token("tok");
+    const std::int64_t now = 1'700'000'000;
+    auto ks1 = make_keyset("one");
+    auto ks2 = make_keyset("one");  // the same keyset after a rotation: a new object
+
+    auto entry = [&](const keyset_ptr& ks, const json* answer = nullptr) {
+        minted_entry e;
+        e.header_value = "Bearer minted";
+        e.kid = "kid-1";
+        e.signer = ks;
+        e.introspection = answer;
+        return e;
+    };
+
+    SECTION("reused with the same keyset generation, not after a rotation")
+    {
+        minted_token_cache c(16, 5, 300);
+        c.store(k, entry(ks1), now, now + 100, now + 100);
+        auto hit = c.find(k, now + 1, ks1, nullptr);
+        REQUIRE(hit);
+        CHECK(hit->header_value == "Bearer minted");
+        CHECK_FALSE(c.find(k, now + 1, ks2, nullptr));
+    }
+    SECTION("the lifetime is never extended: min(original, minted) less the margin")
+    {
+        minted_token_cache c(16, 5, 300);
+        c.store(k, entry(ks1), now, now + 50, now + 100);  // upstream leeway made the minted exp later
+        CHECK(c.find(k, now + 44, ks1, nullptr));
+        CHECK_FALSE(c.find(k, now + 45, ks1, nullptr));
+
+        c.store(k, entry(ks1), now, now + 100, now + 30);  // minted exp earlier
+        CHECK(c.find(k, now + 24, ks1, nullptr));
+        CHECK_FALSE(c.find(k, now + 25, ks1, nullptr));
+    }
+    SECTION("without any exp the maximum age bounds it; nearly expired tokens are not stored")
+    {
+        minted_token_cache c(16, 5, 300);
+        c.store(k, entry(ks1), now, std::nullopt, std::nullopt);
+        CHECK(c.find(k, now + 299, ks1, nullptr));
+        CHECK_FALSE(c.find(k, now + 300, ks1, nullptr));
+        c.store(k, entry(ks1), now, now + 5, now + 5);
+        CHECK(c.size() == 0);
+    }
+    SECTION("an opaque token's entry belongs to one introspection answer")
+    {
+        minted_token_cache c(16, 5, 300);
+        auto a1 = std::make_shared<const json>(json{{"active", true}});
+        auto a2 = std::make_shared<const json>(json{{"active", true}});
+        auto e = entry(ks1, a1.get());
+        e.introspection_owner = a1;
+        c.store(k, e, now, now + 100, now + 100);
+        CHECK(c.find(k, now + 1, ks1, a1.get()));
+        CHECK_FALSE(c.find(k, now + 1, ks1, a2.get()));
+    }
+}
