@@ -1,5 +1,7 @@
 #include <countersign/admin/api.hpp>
 
+#include <countersign/admin/config_endpoints.hpp>
+
 namespace countersign::admin {
 
 std::shared_ptr<const router> make_router(std::shared_ptr<const context> ctx)
@@ -8,8 +10,9 @@ std::shared_ptr<const router> make_router(std::shared_ptr<const context> ctx)
     add_node_routes(*r, ctx);
     add_entity_routes(*r, ctx);
     add_plugin_routes(*r, ctx);
+    add_config_routes(*r, ctx);  // GET/POST /config
+    add_metrics_routes(*r);
     for (const auto& hook : ctx->route_hooks) hook(*r);
-    // Later: add_metrics_routes (GET /metrics), add_config_routes (GET/POST /config).
     return r;
 }
 

@@ -26,5 +26,7 @@ std::shared_ptr<const router> make_router(std::shared_ptr<const context> ctx);
 void add_node_routes(router& r, std::shared_ptr<const context> ctx);
 void add_entity_routes(router& r, std::shared_ptr<const context> ctx);
 void add_plugin_routes(router& r, std::shared_ptr<const context> ctx);
+/// GET /metrics: observability::metrics() in the Prometheus text format.
+void add_metrics_routes(router& r);
 
 }  // namespace countersign::admin

@@ -15,6 +15,10 @@ namespace countersign::pipeline {
 class plugin_registry;
 }
 
+namespace countersign::server {
+class reloader;
+}
+
 namespace countersign::admin {
 
 class router;
@@ -48,6 +52,10 @@ struct context {
     std::function<node_counters()> counters;
     /// False while shutting down (GET /status/ready answers 503).
     std::function<bool()> ready;
+    /// Hot reload (POST /config) and its counters (`reloader->stats()`, for
+    /// /metrics). Null when the node cannot reload (unit tests): POST
+    /// /config then answers 501. Must outlive the router.
+    server::reloader* reloader = nullptr;
     /// Extra route groups make_router mounts after its own (e.g. the
     /// jwt-signer key admin API, added by main()).
     std::vector<std::function<void(router&)>> route_hooks;
