@@ -9,6 +9,7 @@ packages=(
   libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev
   catch2 libbenchmark-dev
   openssl curl jose python3 python3-jwt python3-cryptography
+  prometheus python3-yaml  # promtool for the /metrics test; YAML for the Docker guard
 )
 
 missing=()

@@ -2,6 +2,8 @@
 //
 //   countersign --config FILE     run the gateway
 //   countersign check FILE        validate a config file and exit
+//   countersign demo-idp          a tiny example identity provider (not for production)
+//   countersign token --key-file FILE   mint a test token from a local key
 //   countersign --version | --help
 #include <cstdio>
 #include <iostream>
@@ -12,13 +14,20 @@
 #include <spdlog/spdlog.h>
 
 #include <countersign/admin/api.hpp>
+#include <countersign/admin/config_endpoints.hpp>
 #include <countersign/admin/context.hpp>
 #include <countersign/admin/listener.hpp>
+#include <countersign/cli/demo_idp_command.hpp>
+#include <countersign/cli/token_command.hpp>
 #include <countersign/config/loader.hpp>
+#include <countersign/jwt_signer/jwt_signer_metrics.hpp>
 #include <countersign/jwt_signer/key_admin.hpp>
 #include <countersign/observability/logging.hpp>
+#include <countersign/observability/metrics.hpp>
 #include <countersign/pipeline/plugin_registry.hpp>
 #include <countersign/server/node.hpp>
+#include <countersign/server/reloader.hpp>
+#include <countersign/server/request_metrics.hpp>
 #include <countersign/server/runtime.hpp>
 
 namespace {
@@ -62,6 +71,8 @@ std::optional<loaded> load(const std::string& path, pipeline::plugin_services& s
         return std::nullopt;
     }
     services.data_dir = result.config->node.data_dir;
+    services.jwks_refetch_throttle = result.config->node.jwks_refetch_throttle;
+    services.token_cache_size = result.config->node.token_cache_size;
     config::error_list errors;
     auto rt = server::build_runtime(result.config, registry, services, errors);
     if (!rt || !errors.empty()) {
@@ -102,7 +113,25 @@ int run_gateway(const std::string& path)
     }
 
     server::node node(l->runtime, node_cfg);
+    server::register_node_metrics(node);
+    jwt_signer::register_jwt_signer_metrics([&services] { return services.jwt_signer; });
     auto ready = std::make_shared<std::atomic<bool>>(true);
+
+    // Hot reload (POST /config, and SIGHUP re-reading `path`): one at a time,
+    // on the control thread; `services` (keys, caches) outlives every
+    // config generation. The SIGHUP handler is installed before any port is
+    // bound, so an early SIGHUP never kills the process.
+    server::reloader reloader(node, pipeline::plugin_registry::builtin(), services);
+    server::sighup_reload sighup(node.control_context(), reloader, path);
+    observability::metrics().add_collector([&reloader](std::string& out) {
+        const auto& s = reloader.stats();
+        observability::write_header(out, "countersign_config_reloads_total",
+                                    "Config reloads (SIGHUP, POST /config) by result.", "counter");
+        observability::write_sample(out, "countersign_config_reloads_total", {{"result", "ok"}},
+                                    static_cast<double>(s.ok.load()));
+        observability::write_sample(out, "countersign_config_reloads_total", {{"result", "error"}},
+                                    static_cast<double>(s.error.load()));
+    });
 
     auto ctx = std::make_shared<admin::context>(admin::context::for_this_process(node_cfg.workers));
     ctx->registry = &pipeline::plugin_registry::builtin();
@@ -121,12 +150,31 @@ int run_gateway(const std::string& path)
         return c;
     };
     ctx->ready = [ready] { return ready->load(); };
-    if (services.jwt_signer)
-        ctx->route_hooks.push_back([svc = services.jwt_signer](admin::router& r) { jwt_signer::add_key_admin_routes(r, svc); });
+    ctx->reloader = &reloader;
+    // The jwt-signer key admin routes look the services up per request: a
+    // reload may add the first jwt-signer plugin (and so the services).
+    ctx->route_hooks.push_back([&reloader](admin::router& r) {
+        admin::router probe;  // only to learn the routes' methods and patterns
+        jwt_signer::add_key_admin_routes(probe, nullptr);
+        for (const auto& route : probe.routes()) {
+            const auto space = route.find(' ');
+            r.add(route.substr(0, space), route.substr(space + 1),
+                  [&reloader](const admin::request& req, const admin::path_params&) {
+                      auto svc = reloader.jwt_signer_services();
+                      if (!svc)
+                          return admin::response::not_found();
+                      admin::router keys;
+                      jwt_signer::add_key_admin_routes(keys, std::move(svc));
+                      return keys.dispatch(req);
+                  });
+        }
+    });
 
     // Bind the admin port before the proxy starts, so a taken port stops
     // everything before any traffic is accepted.
-    admin::listener admin_api(node.control_context(), node_cfg, admin::make_router(ctx));
+    auto admin_limits = admin::listener_limits::from(node_cfg);
+    admin_limits.max_body_bytes = admin::max_config_body_bytes;  // POST /config
+    admin::listener admin_api(node.control_context(), node_cfg, admin::make_router(ctx), admin_limits);
     if (auto r = admin_api.start(); !r) {
         spdlog::critical("{}", admin_api.error_message());
         std::cerr << "countersign: " << admin_api.error_message() << "\n";
@@ -164,6 +212,8 @@ int main(int argc, char** argv)
     std::string check_path;
     auto* check = app.add_subcommand("check", "Validate a configuration file, print every error, and exit");
     check->add_option("file", check_path, "The configuration file to check")->required()->type_name("FILE");
+    auto* demo_idp = cli::add_demo_idp_command(app);
+    auto* token = cli::add_token_command(app);
     app.require_subcommand(0, 1);
 
     try {
@@ -176,6 +226,10 @@ int main(int argc, char** argv)
     try {
         if (check->parsed())
             return run_check(check_path);
+        if (demo_idp->parsed())
+            return cli::run_demo_idp_command();
+        if (token->parsed())
+            return cli::run_token_command();
         if (config_path.empty()) {
             std::cerr << "countersign: no configuration given; use --config FILE (or `countersign check FILE`)\n"
                       << "Run with --help for more information.\n";
