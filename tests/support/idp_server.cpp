@@ -214,6 +214,7 @@ struct idp_server::impl {
     std::optional<std::string> basic_auth;  // expected Authorization value
     int drop_connections = 0;
     std::map<std::string, std::size_t, std::less<>> counts;
+    std::size_t accepted = 0;
     std::map<std::string, idp_request, std::less<>> last;
 
     std::string base_url() const
@@ -243,6 +244,7 @@ struct idp_server::impl {
             bool drop = false;
             {
                 std::lock_guard lock(self->mutex);
+                ++self->accepted;
                 if (self->drop_connections > 0) {
                     --self->drop_connections;
                     drop = true;
@@ -498,10 +500,17 @@ std::size_t idp_server::calls(std::string_view path) const
     return it == impl_->counts.end() ? 0 : it->second;
 }
 
+std::size_t idp_server::connections() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->accepted;
+}
+
 void idp_server::reset_calls()
 {
     std::lock_guard lock(impl_->mutex);
     impl_->counts.clear();
+    impl_->accepted = 0;
 }
 
 std::optional<idp_request> idp_server::last_request(std::string_view path) const

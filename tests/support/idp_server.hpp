@@ -103,6 +103,10 @@ public:
 
     /// Number of requests answered (or attempted) per path.
     std::size_t calls(std::string_view path) const;
+    /// Number of TCP connections accepted, including dropped ones and those
+    /// whose TLS handshake failed (they never reach `calls`).
+    std::size_t connections() const;
+    /// Resets `calls` and `connections`.
     void reset_calls();
     /// The most recent request for `path`, if any.
     std::optional<idp_request> last_request(std::string_view path) const;

@@ -58,8 +58,11 @@ struct jwks_cache_config {
 
     static jose::key_policy fetched_key_policy()
     {
+        // oct keys are imported (HS* tokens still need enable_hs_signatures,
+        // and a set mixing oct and asymmetric keys drops the oct ones);
+        // private members of asymmetric keys are refused.
         jose::key_policy p;
-        p.allow_symmetric = false;
+        p.allow_symmetric = true;
         p.allow_private = false;
         return p;
     }
