@@ -108,6 +108,8 @@ TEST_CASE("every node setting can come from the environment", "[config][node][en
         {"COUNTERSIGN_UPSTREAM_KEEPALIVE_MAX_REQUESTS", "50"},
         {"COUNTERSIGN_SHUTDOWN_TIMEOUT", "30s"},
         {"COUNTERSIGN_TRUST_FORWARDED_HEADERS", "true"},
+        {"COUNTERSIGN_JWKS_REFETCH_THROTTLE", "30s"},
+        {"COUNTERSIGN_TOKEN_CACHE_SIZE", "1000"},
     };
     cfg::testing::in_source_dir();
     cfg::testing::fake_validator validator;

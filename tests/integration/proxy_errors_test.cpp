@@ -161,7 +161,22 @@ TEST_CASE("proxy: max_connections closes connections beyond the limit and recove
     gateway_process gw(config_for(up.port(), "  max_connections: 2\n"));
     auto port = gw.proxy_port();
 
-    connection a(port), b(port);
+    // The start-up probe's connections may still be counted for a moment
+    // (the worker notices closes asynchronously): retry as a hang guard.
+    auto open_served = [&] {
+        for (int i = 0; i < 50; ++i) {
+            try {
+                connection c(port);
+                if (c.request("GET", "/warm").status == 200) return c;
+            } catch (const std::exception&) {
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        FAIL("no connection was served");
+        return connection(port);
+    };
+    connection a = open_served();
+    connection b = open_served();
     REQUIRE(a.request("GET", "/a").status == 200);
     REQUIRE(b.request("GET", "/b").status == 200);
     // Both keep-alive connections stay open: a third is closed unanswered.
