@@ -472,10 +472,9 @@ result<jwk> jwk::from_json(const json& j, const key_policy& policy)
     }
 
     if (kty == "oct") {
+        // An oct key is its secret: allow_symmetric alone decides.
         if (!policy.allow_symmetric)
             return make_error_code(error::symmetric_key_not_allowed);
-        if (!policy.allow_private)
-            return make_error_code(error::private_key_not_allowed);
         std::string k;
         if (auto ec = req_b64(j, "k", k))
             return ec;

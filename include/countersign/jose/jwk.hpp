@@ -26,8 +26,8 @@ struct jwk_builder;
 struct key_policy {
     int min_rsa_bits = 2048;        // RSA moduli below this are refused (error::weak_key)
     int max_rsa_bits = 8192;        // ... and above this (error::key_too_large), bounds CPU per verify
-    bool allow_symmetric = true;    // false for fetched JWKS: oct keys are refused
-    bool allow_private = true;      // false for fetched JWKS: keys with private members are refused
+    bool allow_symmetric = true;    // false: oct keys are refused
+    bool allow_private = true;      // false for fetched JWKS: asymmetric keys with private members are refused
     bool reject_roca = true;        // refuse RSA moduli with the ROCA (CVE-2017-15361) fingerprint
 };
 
