@@ -1,6 +1,8 @@
 // GET /config and POST /config.
 #include <countersign/admin/config_endpoints.hpp>
 
+#include <countersign/core/text.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -21,27 +23,10 @@ using nlohmann::json;
 
 constexpr std::string_view admin_source = "admin /config";
 
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
 /// The media type of a Content-Type value, lower case, without parameters.
 std::string media_type(std::string_view content_type)
 {
-    return lower(trim(content_type.substr(0, content_type.find(';'))));
+    return ascii_lower(trim_ows(content_type.substr(0, content_type.find(';'))));
 }
 
 /// A parameter of a header value such as `multipart/form-data; boundary=x`.
@@ -51,10 +36,10 @@ std::string header_param(std::string_view value, std::string_view name)
     while (pos != std::string_view::npos) {
         auto rest = value.substr(pos + 1);
         auto next = rest.find(';');
-        auto item = trim(rest.substr(0, next));
+        auto item = trim_ows(rest.substr(0, next));
         auto eq = item.find('=');
-        if (eq != std::string_view::npos && lower(trim(item.substr(0, eq))) == name) {
-            auto v = trim(item.substr(eq + 1));
+        if (eq != std::string_view::npos && ascii_lower(trim_ows(item.substr(0, eq))) == name) {
+            auto v = trim_ows(item.substr(eq + 1));
             if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
                 v = v.substr(1, v.size() - 2);
             return std::string(v);
@@ -99,7 +84,7 @@ std::optional<std::string> multipart_field(std::string_view body, std::string_vi
         auto next = body.find("\r\n" + delimiter, headers_end + 4);
         if (next == std::string_view::npos)
             return std::nullopt;
-        const auto headers = lower(body.substr(part_start, headers_end - part_start));
+        const auto headers = ascii_lower(body.substr(part_start, headers_end - part_start));
         const auto disposition_at = headers.find("content-disposition:");
         if (disposition_at != std::string::npos) {
             auto line_end = headers.find("\r\n", disposition_at);
@@ -175,7 +160,7 @@ void emit(YAML::Emitter& out, const json& j)
 std::string format_param(std::string_view query)
 {
     auto v = form_field(query, "format");
-    return v ? lower(*v) : std::string("json");
+    return v ? ascii_lower(*v) : std::string("json");
 }
 
 response get_config(const context& ctx, const request& req)

@@ -1,5 +1,7 @@
 #include <countersign/proxy/hop_by_hop.hpp>
 
+#include <countersign/core/text.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -7,23 +9,6 @@
 namespace countersign::proxy {
 
 namespace {
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
 
 constexpr std::array<std::string_view, 9> always_hop_by_hop{
     "connection", "keep-alive", "proxy-connection", "te", "trailer",
@@ -50,9 +35,9 @@ std::vector<std::string> connection_tokens(const http::fields& fields)
         std::string_view v = it->value();
         while (!v.empty()) {
             auto comma = v.find(',');
-            auto token = trim(v.substr(0, comma));
+            auto token = trim_ows(v.substr(0, comma));
             if (!token.empty())
-                out.push_back(lower(token));
+                out.push_back(ascii_lower(token));
             if (comma == std::string_view::npos)
                 break;
             v.remove_prefix(comma + 1);
