@@ -35,8 +35,9 @@ result<std::string> sign_compact(const json& header, std::string_view payload, a
         return make_error_code(error::bad_header);
     if (!key.permits_sign())
         return make_error_code(error::key_use_mismatch);
-    json h = header;
-    if (auto it = h.find("alg"); it != h.end() && (!it->is_string() || it->get_ref<const std::string&>() != to_string(a)))
+    const json& h = header;
+    const auto alg_it = h.find("alg");
+    if (alg_it != h.end() && (!alg_it->is_string() || alg_it->get_ref<const std::string&>() != to_string(a)))
         return make_error_code(error::bad_header);
     if (h.contains("zip"))
         return make_error_code(error::zip_unsupported);
@@ -53,9 +54,19 @@ result<std::string> sign_compact(const json& header, std::string_view payload, a
     }
     if (unencoded && payload.find('.') != std::string_view::npos)
         return make_error_code(error::malformed_token);  // RFC 7797 §5.2
-    h["alg"] = std::string(to_string(a));
 
-    const std::string header_text = h.dump();
+    // The caller's header, with "alg" put first when it lacks one; no copy
+    // of the JSON object on this per-request path.
+    std::string header_text = h.dump();
+    if (alg_it == h.end()) {
+        std::string with_alg = "{\"alg\":\"";
+        with_alg.append(to_string(a));
+        with_alg.push_back('"');
+        if (header_text.size() > 2)
+            with_alg.push_back(',');
+        with_alg.append(header_text, 1);
+        header_text = std::move(with_alg);
+    }
     std::string out;
     out.reserve(base64url_encoded_size(header_text.size()) + base64url_encoded_size(payload.size()) + 700);
     base64url_encode_append(header_text, out);

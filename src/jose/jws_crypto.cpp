@@ -12,6 +12,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
 
+#include <array>
+#include <cstdint>
 #include <cstring>
 
 namespace countersign::jose {
@@ -20,19 +22,6 @@ using boost::system::error_code;
 using boost::system::result;
 
 namespace {
-
-// One digest context per thread, reset after each use: saves an allocation
-// per operation on the hot path.
-EVP_MD_CTX* thread_md_ctx()
-{
-    thread_local detail::md_ctx_ptr ctx(EVP_MD_CTX_new());
-    return ctx.get();
-}
-
-struct md_ctx_lease {
-    EVP_MD_CTX* ctx = thread_md_ctx();
-    ~md_ctx_lease() { EVP_MD_CTX_reset(ctx); }
-};
 
 std::size_t eddsa_sig_size(const jwk& key) noexcept { return key.crv() == "Ed448" ? 114 : 64; }
 
@@ -81,18 +70,167 @@ std::size_t rs_to_der(const unsigned char* sig, std::size_t half, unsigned char*
     return i + len;
 }
 
+std::size_t ecdsa_half(alg a) noexcept { return hash_size(a) == 64 ? 66 : hash_size(a); }
+
+// Reads one DER INTEGER (non-negative, at most `half` significant bytes) at
+// p[i] into out[0..half) right-aligned. Advances i.
+bool der_read_integer(const unsigned char* p, std::size_t n, std::size_t& i, std::size_t half,
+                      unsigned char* out) noexcept
+{
+    if (i + 2 > n || p[i] != 0x02)
+        return false;
+    std::size_t len = p[i + 1];
+    i += 2;
+    if (len == 0 || len > half + 1 || i + len > n)
+        return false;
+    const unsigned char* v = p + i;
+    i += len;
+    if (v[0] & 0x80)
+        return false;  // negative
+    while (len > 0 && *v == 0) {
+        ++v;
+        --len;
+    }
+    if (len > half)
+        return false;
+    std::memset(out, 0, half - len);
+    std::memcpy(out + (half - len), v, len);
+    return true;
+}
+
+// SEQUENCE { INTEGER r, INTEGER s } -> r||s, each `half` bytes.
+bool der_to_rs(std::string_view der, std::size_t half, unsigned char* out) noexcept
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    const std::size_t n = der.size();
+    if (n < 8 || p[0] != 0x30)
+        return false;
+    std::size_t i = 2;
+    std::size_t body = p[1];
+    if (body == 0x81) {
+        body = p[2];
+        i = 3;
+    } else if (body > 0x7f) {
+        return false;
+    }
+    if (i + body != n)
+        return false;
+    return der_read_integer(p, n, i, half, out) && der_read_integer(p, n, i, half, out + half) && i == n;
+}
+
+// One digest context per thread and hash: EVP_DigestInit_ex2 on a context
+// that already holds the same digest reuses its provider state.
+bool digest(alg a, std::string_view input, unsigned char* out, unsigned int& out_len)
+{
+    thread_local detail::md_ctx_ptr ctx256(EVP_MD_CTX_new()), ctx384(EVP_MD_CTX_new()), ctx512(EVP_MD_CTX_new());
+    const std::size_t h = hash_size(a);
+    EVP_MD_CTX* ctx = h == 32 ? ctx256.get() : h == 48 ? ctx384.get() : ctx512.get();
+    return ctx && EVP_DigestInit_ex2(ctx, detail::md_for(a), nullptr) == 1 &&
+           EVP_DigestUpdate(ctx, input.data(), input.size()) == 1 && EVP_DigestFinal_ex(ctx, out, &out_len) == 1;
+}
+
+// Per-thread cache of EVP_PKEY_CTX objects, each initialised once for one
+// (key, algorithm, sign or verify). Initialising a context costs OpenSSL 3
+// provider fetches and a key export each time, a large part of an ES256 sign
+// or an RS256 verify, so the hot path signs and verifies a precomputed digest
+// with a ready context, as `openssl speed` does. A context holds a reference
+// to its EVP_PKEY, so a cached pointer can never name a different key. The
+// price: a rotated-out key stays in memory until 16 newer (key, operation)
+// pairs have pushed it out of every thread's cache; it is never used again,
+// since lookups start from the current key.
+class pkey_ctx_cache {
+public:
+    EVP_PKEY_CTX* get(EVP_PKEY* pkey, alg a, bool for_sign)
+    {
+        ++tick_;
+        entry* victim = &entries_[0];
+        for (auto& e : entries_) {
+            if (e.ctx && e.pkey == pkey && e.a == a && e.for_sign == for_sign) {
+                e.used = tick_;
+                return e.ctx.get();
+            }
+            if (e.used < victim->used)
+                victim = &e;
+        }
+        detail::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+        if (!ctx || (for_sign ? EVP_PKEY_sign_init(ctx.get()) : EVP_PKEY_verify_init(ctx.get())) != 1 ||
+            !set_rsa_padding(ctx.get(), a) || EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::md_for(a)) <= 0) {
+            ERR_clear_error();
+            return nullptr;
+        }
+        *victim = entry{pkey, a, for_sign, tick_, std::move(ctx), nullptr};
+        return victim->ctx.get();
+    }
+
+    // EdDSA signs the message itself (no separate hash): a digest-sign/verify
+    // context initialised once per key, then used one-shot per message.
+    EVP_MD_CTX* get_eddsa(EVP_PKEY* pkey, bool for_sign)
+    {
+        ++tick_;
+        entry* victim = &entries_[0];
+        for (auto& e : entries_) {
+            if (e.mctx && e.pkey == pkey && e.a == alg::eddsa && e.for_sign == for_sign) {
+                e.used = tick_;
+                return e.mctx.get();
+            }
+            if (e.used < victim->used)
+                victim = &e;
+        }
+        detail::md_ctx_ptr mctx(EVP_MD_CTX_new());
+        if (!mctx ||
+            (for_sign ? EVP_DigestSignInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, pkey, nullptr)
+                      : EVP_DigestVerifyInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, pkey, nullptr)) != 1) {
+            ERR_clear_error();
+            return nullptr;
+        }
+        *victim = entry{pkey, alg::eddsa, for_sign, tick_, nullptr, std::move(mctx)};
+        return victim->mctx.get();
+    }
+
+private:
+    struct entry {
+        EVP_PKEY* pkey = nullptr;
+        alg a{};
+        bool for_sign = false;
+        std::uint64_t used = 0;
+        detail::pkey_ctx_ptr ctx;   // RSA, ECDSA
+        detail::md_ctx_ptr mctx;    // EdDSA
+    };
+    std::array<entry, 16> entries_;
+    std::uint64_t tick_ = 0;
+};
+
+pkey_ctx_cache& thread_pkey_ctxs()
+{
+    thread_local pkey_ctx_cache cache;
+    return cache;
+}
+
+// EdDSA has no separate hash step: one-shot EVP_DigestVerify on the input.
+error_code eddsa_verify(const jwk& key, std::string_view input, const unsigned char* sig, std::size_t sig_len)
+{
+    EVP_MD_CTX* ctx = thread_pkey_ctxs().get_eddsa(key.pkey(), false);
+    if (!ctx)
+        return make_error_code(error::crypto_failure);
+    const int rc =
+        EVP_DigestVerify(ctx, sig, sig_len, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+    if (rc == 1)
+        return {};
+    ERR_clear_error();
+    return make_error_code(error::bad_signature);
+}
+
+// RSA (PKCS#1 v1.5 with the DigestInfo checked, or PSS) and ECDSA (DER).
 error_code evp_verify(alg a, const jwk& key, std::string_view input, const unsigned char* sig, std::size_t sig_len)
 {
-    md_ctx_lease lease;
-    EVP_PKEY_CTX* pctx = nullptr;
-    const EVP_MD* md = family_of(a) == alg_family::eddsa ? nullptr : detail::md_for(a);
-    if (EVP_DigestVerifyInit_ex(lease.ctx, &pctx, md ? EVP_MD_get0_name(md) : nullptr, nullptr, nullptr,
-                                key.pkey(), nullptr) != 1 ||
-        !set_rsa_padding(pctx, a))
+    if (family_of(a) == alg_family::eddsa)
+        return eddsa_verify(key, input, sig, sig_len);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_PKEY_CTX* pctx = thread_pkey_ctxs().get(key.pkey(), a, false);
+    if (!pctx || !digest(a, input, md, md_len))
         return make_error_code(error::crypto_failure);
-    const int rc = EVP_DigestVerify(lease.ctx, sig, sig_len, reinterpret_cast<const unsigned char*>(input.data()),
-                                    input.size());
-    if (rc == 1)
+    if (EVP_PKEY_verify(pctx, sig, sig_len, md, md_len) == 1)
         return {};
     ERR_clear_error();
     return make_error_code(error::bad_signature);
@@ -126,7 +264,7 @@ error_code verify(alg a, const jwk& key, std::string_view input, std::string_vie
             return make_error_code(error::bad_signature_length);
         return evp_verify(a, key, input, sig, signature.size());
     case alg_family::ecdsa: {
-        const std::size_t half = hash_size(a) == 64 ? 66 : hash_size(a);
+        const std::size_t half = ecdsa_half(a);
         if (signature.size() != 2 * half)
             return make_error_code(error::bad_signature_length);
         unsigned char der[2 * (66 + 3) + 3];
@@ -160,36 +298,38 @@ result<std::string> sign(alg a, const jwk& key, std::string_view input)
             return make_error_code(error::crypto_failure);
         return mac;
     }
-    md_ctx_lease lease;
-    EVP_PKEY_CTX* pctx = nullptr;
-    const EVP_MD* md = family_of(a) == alg_family::eddsa ? nullptr : detail::md_for(a);
-    if (EVP_DigestSignInit_ex(lease.ctx, &pctx, md ? EVP_MD_get0_name(md) : nullptr, nullptr, nullptr, key.pkey(),
-                              nullptr) != 1 ||
-        !set_rsa_padding(pctx, a))
-        return make_error_code(error::crypto_failure);
+    std::string out;
     std::size_t len = 0;
-    if (EVP_DigestSign(lease.ctx, nullptr, &len, in, input.size()) != 1)
-        return make_error_code(error::crypto_failure);
-    std::string out(len, '\0');
-    if (EVP_DigestSign(lease.ctx, reinterpret_cast<unsigned char*>(out.data()), &len, in, input.size()) != 1)
-        return make_error_code(error::crypto_failure);
+    if (family_of(a) == alg_family::eddsa) {
+        EVP_MD_CTX* ctx = thread_pkey_ctxs().get_eddsa(key.pkey(), true);
+        if (!ctx)
+            return make_error_code(error::crypto_failure);
+        len = eddsa_sig_size(key);
+        out.resize(len);
+        if (EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(out.data()), &len, in, input.size()) != 1) {
+            ERR_clear_error();
+            return make_error_code(error::crypto_failure);
+        }
+    } else {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int md_len = 0;
+        EVP_PKEY_CTX* pctx = thread_pkey_ctxs().get(key.pkey(), a, true);
+        if (!pctx || !digest(a, input, md, md_len))
+            return make_error_code(error::crypto_failure);
+        len = static_cast<std::size_t>(EVP_PKEY_get_size(key.pkey()));  // upper bound
+        out.resize(len);
+        if (EVP_PKEY_sign(pctx, reinterpret_cast<unsigned char*>(out.data()), &len, md, md_len) != 1) {
+            ERR_clear_error();
+            return make_error_code(error::crypto_failure);
+        }
+    }
     out.resize(len);
     if (family_of(a) != alg_family::ecdsa)
         return out;
 
-    // DER -> fixed-size r||s
-    const std::size_t half = hash_size(a) == 64 ? 66 : hash_size(a);
-    const auto* p = reinterpret_cast<const unsigned char*>(out.data());
-    std::unique_ptr<ECDSA_SIG, detail::ossl_deleter<ECDSA_SIG_free>> es(
-        d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(out.size())));
-    if (!es)
-        return make_error_code(error::crypto_failure);
-    const BIGNUM* r = nullptr;
-    const BIGNUM* s = nullptr;
-    ECDSA_SIG_get0(es.get(), &r, &s);
-    std::string rs(2 * half, '\0');
-    auto* o = reinterpret_cast<unsigned char*>(rs.data());
-    if (BN_bn2binpad(r, o, static_cast<int>(half)) < 0 || BN_bn2binpad(s, o + half, static_cast<int>(half)) < 0)
+    // DER ECDSA-Sig-Value (as OpenSSL just produced it) -> fixed-size r||s.
+    std::string rs(2 * ecdsa_half(a), '\0');
+    if (!der_to_rs(out, ecdsa_half(a), reinterpret_cast<unsigned char*>(rs.data())))
         return make_error_code(error::crypto_failure);
     return rs;
 }
