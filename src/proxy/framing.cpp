@@ -1,6 +1,8 @@
 #include <countersign/proxy/framing.hpp>
 
+#include <array>
 #include <cctype>
+#include <cstring>
 
 #include <countersign/proxy/hop_by_hop.hpp>
 
@@ -8,17 +10,19 @@ namespace countersign::proxy {
 
 namespace {
 
+// RFC 9110 tchar, as a table: std::isalnum is a locale-aware call per byte.
+constexpr auto tchar_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+    for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) t[c] = true;
+    return t;
+}();
+
 bool is_tchar(unsigned char c)
 {
-    if (std::isalnum(c))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
-    }
+    return tchar_table[c];
 }
 
 bool is_value_char(unsigned char c)
@@ -225,15 +229,33 @@ unsigned request_status(framing_error e)
 
 framing_error check_line_endings(std::string_view partial, std::size_t from, std::size_t& scanned)
 {
+    // memchr finds the next CR and the next LF (vectorised); only those
+    // bytes are looked at. Every LF must follow a CR, every CR precede an LF.
+    const char* data = partial.data();
+    const std::size_t size = partial.size();
     std::size_t i = from;
-    for (; i < partial.size(); ++i) {
-        char c = partial[i];
-        if (c == '\n' && (i == 0 || partial[i - 1] != '\r'))
-            return framing_error::bare_lf;
-        if (c == '\r' && i + 1 < partial.size() && partial[i + 1] != '\n')
+    while (i < size) {
+        const auto* cr = static_cast<const char*>(std::memchr(data + i, '\r', size - i));
+        const auto* lf = static_cast<const char*>(std::memchr(data + i, '\n', size - i));
+        const std::size_t cr_at = cr ? static_cast<std::size_t>(cr - data) : size;
+        const std::size_t lf_at = lf ? static_cast<std::size_t>(lf - data) : size;
+        if (lf_at < cr_at) {
+            if (lf_at == 0 || data[lf_at - 1] != '\r')
+                return framing_error::bare_lf;
+            i = lf_at + 1;  // its CR was checked before
+            continue;
+        }
+        if (cr_at == size) {
+            i = size;
+            break;
+        }
+        if (cr_at + 1 == size) {
+            i = cr_at;  // decide once the next byte arrives
+            break;
+        }
+        if (data[cr_at + 1] != '\n')
             return framing_error::bare_cr;
-        if (c == '\r' && i + 1 == partial.size())
-            break;  // decide once the next byte arrives
+        i = cr_at + 2;
     }
     scanned = i;
     return framing_error::none;

@@ -119,8 +119,8 @@ void write_access_log(const access_record& r, bool json)
     // look it up once per thread instead of taking spdlog's registry lock
     // on every request.
     thread_local const std::shared_ptr<spdlog::logger> logger = spdlog::get("access");
-    if (!logger)
-        return;
+    if (!logger || !logger->should_log(spdlog::level::info))
+        return;  // `access_log: off`: do not even format the record
     logger->info(json ? format_access_json(r) : format_access_plain(r));
 }
 

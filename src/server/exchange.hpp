@@ -84,11 +84,16 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
     else if (x.parser.chunked())
         req.chunked(true);
     http::request_serializer<http::buffer_body> sr(req);
-    up_tcp.expires_after(svc.write_timeout);
-    auto [hec, hn] = co_await http::async_write_header(up, sr, use_tuple);
-    if (hec) {
-        fail(hec == beast::error::timeout ? 504 : 502, "writing request header", hec);
-        co_return out;
+    // The header goes out on its own only when no body bytes are at hand;
+    // otherwise header and first body bytes share one write (one send, one
+    // wake-up of the upstream).
+    if (!x.buffered_body && !x.parser.is_done() && down_buf.size() == 0 && x.primed_size == 0) {
+        up_tcp.expires_after(svc.write_timeout);
+        auto [hec, hn] = co_await http::async_write_header(up, sr, use_tuple);
+        if (hec) {
+            fail(hec == beast::error::timeout ? 504 : 502, "writing request header", hec);
+            co_return out;
+        }
     }
     if (x.buffered_body) {
         req.body().data = x.buffered_body->empty() ? nullptr : x.buffered_body->data();
@@ -97,7 +102,7 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
         up_tcp.expires_after(svc.write_timeout);
         auto [bec, bn] = co_await http::async_write(up, sr, use_tuple);
         if (bec && bec != http::error::need_buffer) {
-            fail(bec == beast::error::timeout ? 504 : 502, "writing request body", bec);
+            fail(bec == beast::error::timeout ? 504 : 502, "writing request", bec);
             co_return out;
         }
     } else {
@@ -201,11 +206,16 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
 
     http::response_serializer<http::buffer_body> dsr(res);
     auto& down_tcp = beast::get_lowest_layer(down);
-    down_tcp.expires_after(s.client_body_timeout);
-    auto [dhec, dhn] = co_await http::async_write_header(down, dsr, use_tuple);
-    if (dhec) {
-        x.keep_client = false;
-        co_return out;
+    // When body bytes arrived with the header (a small response), header
+    // and body leave in one write from relay_body; otherwise (a streamed or
+    // slow body) the header goes out at once.
+    if (no_body || ubuf.size() == 0) {
+        down_tcp.expires_after(s.client_body_timeout);
+        auto [dhec, dhn] = co_await http::async_write_header(down, dsr, use_tuple);
+        if (dhec) {
+            x.keep_client = false;
+            co_return out;
+        }
     }
     if (!no_body) {
         auto r = co_await relay_body(up, ubuf, *rp, down, dsr, svc.read_timeout, s.client_body_timeout,

@@ -70,7 +70,7 @@ net::awaitable<head_read> read_head(Stream& s, beast::flat_buffer& buf, std::siz
             // hold no 16 KiB buffer meanwhile. The first bytes land in a
             // small array in the coroutine frame; the buffer grows after.
             buf.shrink_to_fit();
-            char first[1024];
+            char first[512];
             auto [ec, n] = co_await s.async_read_some(net::buffer(first), use_tuple);
             if (n > 0) {
                 net::buffer_copy(buf.prepare(n), net::buffer(first, n));
@@ -122,6 +122,7 @@ net::awaitable<relay_status> relay_body(In& in, beast::flat_buffer& in_buf,
     // single cost of a plain proxied request.
     std::unique_ptr<char[]> storage;
     char* buf = nullptr;
+    std::size_t capacity = 0;
     bool final_write = false;
     do {
         std::size_t got = 0;
@@ -135,11 +136,15 @@ net::awaitable<relay_status> relay_body(In& in, beast::flat_buffer& in_buf,
             first_data = nullptr;
         } else if (!p.is_done()) {
             if (!buf) {
-                storage.reset(new char[chunk]);
+                // A known short body gets a buffer of its size, not 64 KiB.
+                capacity = chunk;
+                if (auto left = p.content_length_remaining(); left && *left > 0 && *left < chunk)
+                    capacity = static_cast<std::size_t>(*left);
+                storage.reset(new char[capacity]);
                 buf = storage.get();
             }
             p.get().body().data = buf;
-            p.get().body().size = chunk;
+            p.get().body().size = capacity;
             beast::get_lowest_layer(in).expires_after(read_timeout);
             auto [ec, n] = co_await http::async_read_some(in, in_buf, p, use_tuple);
             if (ec == http::error::need_buffer)
@@ -150,7 +155,7 @@ net::awaitable<relay_status> relay_body(In& in, beast::flat_buffer& in_buf,
                 co_return relay_status::read_timeout;
             if (ec)
                 co_return relay_status::read_error;
-            got = chunk - p.get().body().size;
+            got = capacity - p.get().body().size;
             // A zero-size buffer must not reach the chunked serializer: it
             // would read as the last chunk.
             p.get().body().data = got ? buf : nullptr;
