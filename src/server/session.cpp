@@ -61,8 +61,14 @@ double millis(std::chrono::nanoseconds d)
 template <class Stream>
 class session {
 public:
-    session(worker& w, Stream stream, listener_info li, std::string client_ip, std::uint16_t client_port)
-        : w_(w), stream_(std::move(stream)), li_(li), client_ip_(std::move(client_ip)), client_port_(client_port)
+    // The stream is built here, in place: a moved beast::tcp_stream leaves a
+    // second stream implementation (two timers) behind in the moved-from
+    // object, which would live as long as the connection.
+    template <class... StreamArgs>
+    session(worker& w, listener_info li, std::string client_ip, std::uint16_t client_port,
+            StreamArgs&&... stream_args)
+        : w_(w), stream_(std::forward<StreamArgs>(stream_args)...), li_(li), client_ip_(std::move(client_ip)),
+          client_port_(client_port)
     {
         slot_.close = [this] { tcp().close(); };
         slot_it_ = w_.connections.insert(w_.connections.end(), &slot_);
@@ -84,29 +90,36 @@ public:
             tcp().expires_after(std::chrono::seconds(1));
             co_await stream_.async_shutdown(use_tuple);
         } else {
-            // Lingering close: after a response sent with unread request
-            // bytes pending, closing at once would make the kernel send RST,
-            // which can destroy the response before the client reads it.
-            // Half-close, then discard input for a bounded time and size.
-            error_code ec;
-            tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
-            if (!ec) {
-                std::array<char, 4096> sink;
-                std::size_t drained = 0;
-                tcp().expires_after(std::chrono::seconds(1));
-                while (drained < (1u << 20)) {
-                    auto [rec, n] = co_await tcp().async_read_some(net::buffer(sink), use_tuple);
-                    if (rec)
-                        break;
-                    drained += n;
-                }
-            }
+            co_await linger_close();
         }
         tcp().close();
     }
 
 private:
     beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
+    /// Lingering close: after a response sent with unread request bytes
+    /// pending, closing at once would make the kernel send RST, which can
+    /// destroy the response before the client reads it. Half-close, then
+    /// discard input for a bounded time and size. A coroutine of its own, so
+    /// that its 4 KiB sink is only allocated while closing, not for the
+    /// whole life of every connection.
+    net::awaitable<void> linger_close()
+    {
+        error_code ec;
+        tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (ec)
+            co_return;
+        std::array<char, 4096> sink;
+        std::size_t drained = 0;
+        tcp().expires_after(std::chrono::seconds(1));
+        while (drained < (1u << 20)) {
+            auto [rec, n] = co_await tcp().async_read_some(net::buffer(sink), use_tuple);
+            if (rec)
+                break;
+            drained += n;
+        }
+    }
 
     /// A response produced by the gateway (errors, plugin exits).
     net::awaitable<std::uint64_t> write_simple(unsigned status, std::string body, std::string_view content_type,
@@ -488,12 +501,12 @@ private:
     std::size_t served_ = 0;
 };
 
-template <class Stream>
-net::awaitable<void> run_session(worker& w, Stream stream, listener_info li)
+template <class Stream, class... StreamArgs>
+net::awaitable<void> run_session(worker& w, listener_info li, tcp::socket socket, StreamArgs&... extra)
 {
     error_code ec;
-    auto ep = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
-    session<Stream> s(w, std::move(stream), li, ec ? std::string() : ep.address().to_string(), ep.port());
+    auto ep = socket.remote_endpoint(ec);
+    session<Stream> s(w, li, ec ? std::string() : ep.address().to_string(), ep.port(), std::move(socket), extra...);
     co_await s.run();
 }
 
@@ -521,12 +534,11 @@ void spawn_session(worker& w, tcp::socket socket, listener_info li)
             spdlog::error("proxy session ended by unknown exception");
         }
     };
-    if (li.tls && w.server_tls) {
-        ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *w.server_tls);
-        net::co_spawn(w.ioc, run_session(w, std::move(stream), li), done);
-    } else {
-        net::co_spawn(w.ioc, run_session(w, beast::tcp_stream(std::move(socket)), li), done);
-    }
+    if (li.tls && w.server_tls)
+        net::co_spawn(w.ioc, run_session<ssl::stream<beast::tcp_stream>>(w, li, std::move(socket), *w.server_tls),
+                      done);
+    else
+        net::co_spawn(w.ioc, run_session<beast::tcp_stream>(w, li, std::move(socket)), done);
 }
 
 }  // namespace countersign::server::detail
