@@ -70,7 +70,7 @@ net::awaitable<head_read> read_head(Stream& s, beast::flat_buffer& buf, std::siz
             // hold no 16 KiB buffer meanwhile. The first bytes land in a
             // small array in the coroutine frame; the buffer grows after.
             buf.shrink_to_fit();
-            char first[512];
+            char first[1024];
             auto [ec, n] = co_await s.async_read_some(net::buffer(first), use_tuple);
             if (n > 0) {
                 net::buffer_copy(buf.prepare(n), net::buffer(first, n));
