@@ -136,7 +136,7 @@ void jwt_signer_plugin::reject(pipeline::request_context& ctx, token_kind kind, 
     auto answer = make_auth_response(st.code, kind, realm, source);
     spdlog::info("jwt-signer: {} rejected ({} {}): {}{}", token_display_name(kind), answer.status,
                  to_metric_label(st.code), st.detail, ctx.request_id.empty() ? "" : " [request: " + ctx.request_id + "]");
-    timer.mark(std::string(token_display_name(kind)) + " rejected: " + std::string(to_metric_label(st.code)));
+    timer.mark(token_display_name(kind), " rejected: ", to_metric_label(st.code));
     pipeline::exit_response r;
     r.status = answer.status;
     r.body = std::move(answer.body);
@@ -201,10 +201,10 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
             break;
         }
         if (!ext.present) {
-            timer.mark(name + " not present");
+            timer.mark(name, " not present");
             continue;
         }
-        timer.mark(name + " present");
+        timer.mark(name, " present");
 
         // One digest per token: the key of both token caches.
         std::optional<token_digest> digest;
@@ -223,7 +223,7 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
             for (int src = 0; src < 2 && !consumer && failed_status.ok(); ++src) {
                 const auto& mapper = *m.by_slot[index_of(k)][src];
                 if (!mapper.enabled()) continue;
-                const nlohmann::json* doc = src == 0 ? outcome.introspection.get() : &outcome.payload;
+                const nlohmann::json* doc = src == 0 ? outcome.introspection.get() : outcome.payload.get();
                 if (!doc) continue;  // not introspected: no introspection mapping
                 auto match = mapper.map(*doc);
                 if (!match.status.ok()) {
@@ -237,7 +237,7 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
                 reject(ctx, k, failed_status, failed_source, timer);
                 break;
             }
-            if (consumer) timer.mark(name + " mapped to consumer " + consumer->username);
+            if (consumer) timer.mark(name, " mapped to consumer ", consumer->username);
         }
 
         // Re-signing.
@@ -255,10 +255,10 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
             if (rt.minted && digest) reuse = rt.minted->find(*digest, now, *ks, answer);
             if (reuse) {
                 jwt_signer_metrics::get().minted_hits.inc();
-                timer.mark(name + " re-signed token from the cache (kid " + reuse->kid + ")");
+                timer.mark(name, " re-signed token from the cache (kid ", reuse->kid, ")");
                 to_set.emplace_back(slot.signing.upstream_header.header_name, std::move(reuse->header_value));
             } else {
-                auto minted = resign(outcome.payload, outcome.payload_source, *rt.transform, **ks,
+                auto minted = resign(*outcome.payload, outcome.payload_source, *rt.transform, **ks,
                                      slot.signing.algorithm, now);
                 if (!minted) {
                     reject(ctx, k, auth_fail(errc_for_signing(minted.error()), "signing: " + minted.error().message()),
@@ -266,12 +266,12 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
                     break;
                 }
                 if (rt.signings) rt.signings->inc();
-                timer.mark(name + " signed (kid " + minted->kid + ")");
+                timer.mark(name, " signed (kid ", minted->kid, ")");
                 std::string header_value = scheme_prefix(slot.signing.upstream_header.scheme) + minted->token;
                 if (rt.minted && digest) {
                     jwt_signer_metrics::get().minted_misses.inc();
                     std::optional<std::int64_t> original_exp;
-                    if (auto it = outcome.payload.find("exp"); it != outcome.payload.end() && it->is_number())
+                    if (auto it = outcome.payload->find("exp"); it != outcome.payload->end() && it->is_number())
                         original_exp = static_cast<std::int64_t>(it->get<double>());
                     minted_entry e;
                     e.header_value = header_value;

@@ -21,9 +21,8 @@ slot_outcome failed(auth_errc code, std::string detail, claim_source source = cl
 
 }  // namespace
 
-void step_timer::mark(std::string step)
+void step_timer::add_line(std::string step)
 {
-    if (!enabled_) return;
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     char buf[32];
     std::snprintf(buf, sizeof buf, "[elapsed: %.3fs] ", s);
@@ -48,8 +47,17 @@ net::awaitable<slot_outcome> token_authenticator::authenticate(std::string token
                                                                const token_digest* digest) const
 {
     const auto name = std::string(token_display_name(slot_.kind));
-    const token_type type = classify_token(token);
-    timer.mark(name + " is " + std::string(to_string(type)));
+    // The verified-token cache is looked at first: only JWS tokens that
+    // verified are stored, so a hit needs no classification (which decodes
+    // and parses the header) either.
+    const bool cached = verified_ && digest;
+    // Read before verifying: a JWKS change after this point makes the
+    // entry stored below stale.
+    const std::uint64_t jwks_change = cached && jwks_ ? jwks_->change_count() : 0;
+    std::shared_ptr<const nlohmann::json> hit;
+    if (cached) hit = verified_->find(*digest, clock_.unix_seconds(), jwks_change);
+    const token_type type = hit ? token_type::jws : classify_token(token);
+    timer.mark(name, " is ", to_string(type));
 
     if (type == token_type::jwe) co_return failed(auth_errc::unsupported_token, "jwe tokens are not supported");
     if (type == token_type::opaque) co_return co_await introspect(std::move(token), timer);
@@ -57,40 +65,31 @@ net::awaitable<slot_outcome> token_authenticator::authenticate(std::string token
     slot_outcome o;
     o.type = type;
     o.payload_source = claims_source::jws_payload;
-    const bool cached = verified_ && digest;
-    // Read before verifying: a JWKS change after this point makes the
-    // entry stored below stale.
-    const std::uint64_t jwks_change = cached && jwks_ ? jwks_->change_count() : 0;
-    std::shared_ptr<const nlohmann::json> hit;
-    if (cached) hit = verified_->find(*digest, clock_.unix_seconds(), jwks_change);
     if (hit) {
         jwt_signer_metrics::get().verified_hits.inc();
-        o.payload = *hit;
-        timer.mark(name + " verified claims from the cache");
+        o.payload = std::move(hit);
+        timer.mark(name, " verified claims from the cache");
     } else {
         if (cached) jwt_signer_metrics::get().verified_misses.inc();
         auto v = co_await verifier_.verify(std::move(token));
-        timer.mark(name + (slot_.verifier.verify_signature ? " signature verification" : " decoded (verification off)"));
+        timer.mark(name, slot_.verifier.verify_signature ? " signature verification" : " decoded (verification off)");
         if (!v.status.ok()) {
             o.status = std::move(v.status);
             co_return o;
         }
-        if (cached) {
-            std::optional<std::int64_t> exp_limit;
-            if (auto it = v.payload.find("exp"); it != v.payload.end() && it->is_number())
-                exp_limit = static_cast<std::int64_t>(it->get<double>()) +
-                            static_cast<std::int64_t>(std::max(0.0, slot_.payload_claims.leeway)) + 1;
-            verified_->store(*digest, std::make_shared<const nlohmann::json>(v.payload), jwks_change,
-                             clock_.unix_seconds(), exp_limit);
-        }
-        o.payload = std::move(v.payload);
+        std::optional<std::int64_t> exp_limit;
+        if (auto it = v.payload.find("exp"); it != v.payload.end() && it->is_number())
+            exp_limit = static_cast<std::int64_t>(it->get<double>()) +
+                        static_cast<std::int64_t>(std::max(0.0, slot_.payload_claims.leeway)) + 1;
+        o.payload = std::make_shared<const nlohmann::json>(std::move(v.payload));
+        if (cached) verified_->store(*digest, o.payload, jwks_change, clock_.unix_seconds(), exp_limit);
     }
-    if (auto st = payload_checks_.verify(o.payload, clock_); !st.ok()) {
+    if (auto st = payload_checks_.verify(*o.payload, clock_); !st.ok()) {
         o.status = std::move(st);
-        o.payload = nlohmann::json();
+        o.payload = nullptr;
         co_return o;
     }
-    timer.mark(name + " claims verified");
+    timer.mark(name, " claims verified");
     co_return o;
 }
 
@@ -111,7 +110,7 @@ net::awaitable<slot_outcome> token_authenticator::introspect(std::string token, 
     req.timeout = in.timeout;
     req.tls = in.tls;
     auto answer = co_await introspection_->introspect(std::move(req), in.cache);
-    timer.mark(name + " introspected");
+    timer.mark(name, " introspected");
     if (!answer) {
         if (answer.error() == introspection_error::inactive)
             co_return failed(auth_errc::inactive, "introspection: token is not active", claim_source::introspection);
@@ -139,20 +138,20 @@ net::awaitable<slot_outcome> token_authenticator::introspect(std::string token, 
             co_return failed(auth_errc::introspection_jwt_claim,
                              "introspection: " + in.jwt_claim.to_string() + " is not a JWT: " + decoded.status.detail,
                              claim_source::introspection);
-        o.payload = std::move(decoded.payload);
+        o.payload = std::make_shared<const nlohmann::json>(std::move(decoded.payload));
         o.payload_source = claims_source::jws_payload;
     } else {
-        o.payload = doc;
+        o.payload = *answer;
         o.payload_source = claims_source::introspection;
     }
     if (!in.trust) {
-        if (auto st = payload_checks_.verify(o.payload, clock_); !st.ok()) {
+        if (auto st = payload_checks_.verify(*o.payload, clock_); !st.ok()) {
             o.status = std::move(st);
             o.failed_source = claim_source::payload;
             co_return o;
         }
     }
-    timer.mark(name + " claims verified");
+    timer.mark(name, " claims verified");
     co_return o;
 }
 
