@@ -2,6 +2,7 @@
 // streamed through fixed buffers in both directions.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -83,29 +84,35 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
         req.content_length(x.buffered_body->size());
     else if (x.parser.chunked())
         req.chunked(true);
-    http::request_serializer<http::buffer_body> sr(req);
-    // The header goes out on its own only when no body bytes are at hand;
-    // otherwise header and first body bytes share one write (one send, one
-    // wake-up of the upstream).
-    if (!x.buffered_body && !x.parser.is_done() && down_buf.size() == 0 && x.primed_size == 0) {
+    bool request_sent = false;
+    if (x.buffered_body || (x.parser.is_done() && !x.parser.chunked())) {
+        // The whole request is at hand (no body, or the body a plugin read):
+        // one flat write of header and body, without the serializer.
+        std::string head;
+        head.reserve(1024);
+        serialize_header(req, head);
+        std::array<net::const_buffer, 2> wire{net::buffer(head), net::const_buffer()};
+        if (x.buffered_body)
+            wire[1] = net::buffer(*x.buffered_body);
         up_tcp.expires_after(svc.write_timeout);
-        auto [hec, hn] = co_await http::async_write_header(up, sr, use_tuple);
-        if (hec) {
-            fail(hec == beast::error::timeout ? 504 : 502, "writing request header", hec);
+        auto [wec, wn] = co_await net::async_write(up, wire, use_tuple);
+        if (wec) {
+            fail(wec == beast::error::timeout ? 504 : 502, "writing request", wec);
             co_return out;
         }
-    }
-    if (x.buffered_body) {
-        req.body().data = x.buffered_body->empty() ? nullptr : x.buffered_body->data();
-        req.body().size = x.buffered_body->size();
-        req.body().more = false;
-        up_tcp.expires_after(svc.write_timeout);
-        auto [bec, bn] = co_await http::async_write(up, sr, use_tuple);
-        if (bec && bec != http::error::need_buffer) {
-            fail(bec == beast::error::timeout ? 504 : 502, "writing request", bec);
-            co_return out;
-        }
+        request_sent = true;
     } else {
+        http::request_serializer<http::buffer_body> sr(req);
+        // The header goes out on its own only when no body bytes are at
+        // hand; otherwise header and first body bytes share one write.
+        if (down_buf.size() == 0 && x.primed_size == 0) {
+            up_tcp.expires_after(svc.write_timeout);
+            auto [hec, hn] = co_await http::async_write_header(up, sr, use_tuple);
+            if (hec) {
+                fail(hec == beast::error::timeout ? 504 : 502, "writing request header", hec);
+                co_return out;
+            }
+        }
         std::uint64_t sent = 0;
         auto r = co_await relay_body(down, down_buf, x.parser, up, sr, s.client_body_timeout, svc.write_timeout,
                                      sent, x.primed.get(), x.primed_size);
@@ -129,6 +136,7 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
             x.keep_client = false;
             co_return out;
         }
+        request_sent = sr.is_done();
     }
 
     // --- Response header (interim 1xx skipped). ------------------------------
@@ -204,12 +212,30 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
     if (x.status >= 100 && x.status < 600)
         w.stats->responses_by_class[x.status / 100 - 1]++;
 
-    http::response_serializer<http::buffer_body> dsr(res);
     auto& down_tcp = beast::get_lowest_layer(down);
-    // When body bytes arrived with the header (a small response), header
-    // and body leave in one write from relay_body; otherwise (a streamed or
-    // slow body) the header goes out at once.
-    if (no_body || ubuf.size() == 0) {
+    if (no_body || (has_length && *rp->content_length_remaining() <= ubuf.size())) {
+        // The whole response is here (no body, or all of it arrived with the
+        // header): one flat write of header and body, without the serializer.
+        const auto body_size = no_body ? std::size_t{0} : static_cast<std::size_t>(*rp->content_length_remaining());
+        std::string head;
+        head.reserve(512);
+        serialize_header(res, head);
+        std::array<net::const_buffer, 2> wire{net::buffer(head), net::buffer(ubuf.data().data(), body_size)};
+        down_tcp.expires_after(s.client_body_timeout);
+        auto [wec, wn] = co_await net::async_write(down, wire, use_tuple);
+        if (wec) {
+            x.keep_client = false;
+            co_return out;
+        }
+        ubuf.consume(body_size);
+        x.bytes_sent += body_size;
+        out.reusable = up_keep && ubuf.size() == 0 && request_sent;
+        co_return out;
+    }
+    http::response_serializer<http::buffer_body> dsr(res);
+    // Body bytes that arrived with the header leave with it, from relay_body;
+    // otherwise (a streamed or slow body) the header goes out at once.
+    if (ubuf.size() == 0) {
         down_tcp.expires_after(s.client_body_timeout);
         auto [dhec, dhn] = co_await http::async_write_header(down, dsr, use_tuple);
         if (dhec) {
@@ -217,7 +243,7 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
             co_return out;
         }
     }
-    if (!no_body) {
+    {
         auto r = co_await relay_body(up, ubuf, *rp, down, dsr, svc.read_timeout, s.client_body_timeout,
                                      x.bytes_sent);
         if (r != relay_status::ok) {
@@ -230,7 +256,7 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
             co_return out;
         }
     }
-    out.reusable = up_keep && rp->is_done() && ubuf.size() == 0 && sr.is_done();
+    out.reusable = up_keep && rp->is_done() && ubuf.size() == 0 && request_sent;
     co_return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 #include <string_view>
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,6 +15,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <countersign/core/beast.hpp>
@@ -99,6 +101,53 @@ net::awaitable<head_read> read_head(Stream& s, beast::flat_buffer& buf, std::siz
             co_return r;
         }
     }
+}
+
+/// The header block of `h` exactly as Beast's serializer writes it (start
+/// line, each field as stored, CRLF), appended to `out`. Used when a whole
+/// message goes out in one flat write instead of through the serializer.
+inline void append_fields(const http::fields& f, std::string& out)
+{
+    for (const auto& field : f) {
+        out.append(field.name_string());
+        out.append(": ");
+        out.append(field.value());
+        out.append("\r\n");
+    }
+    out.append("\r\n");
+}
+
+inline void append_version(unsigned version, std::string& out)
+{
+    out.append("HTTP/");
+    out.push_back(static_cast<char>('0' + version / 10));
+    out.push_back('.');
+    out.push_back(static_cast<char>('0' + version % 10));
+}
+
+inline void serialize_header(const http::request_header<>& h, std::string& out)
+{
+    out.append(h.method_string());
+    out.push_back(' ');
+    out.append(h.target());
+    out.push_back(' ');
+    append_version(h.version(), out);
+    out.append("\r\n");
+    append_fields(h, out);
+}
+
+inline void serialize_header(const http::response_header<>& h, std::string& out)
+{
+    append_version(h.version(), out);
+    out.push_back(' ');
+    out.append(std::to_string(h.result_int()));
+    out.push_back(' ');
+    auto reason = h.reason();
+    if (reason.empty())
+        reason = http::obsolete_reason(h.result());
+    out.append(reason);
+    out.append("\r\n");
+    append_fields(h, out);
 }
 
 enum class relay_status { ok, read_error, read_timeout, body_limit, write_error };
