@@ -53,6 +53,23 @@ TEST_CASE("framing: incremental line-ending check", "[proxy][framing]")
     CHECK(proxy::check_line_endings("GET / HTTP/1.1\r", 0, scanned) == framing_error::none);
     CHECK(scanned == 14);  // the trailing CR waits for its LF
     CHECK(proxy::check_line_endings("GET / HTTP/1.1\r\nX: y\n", scanned, scanned) == framing_error::bare_lf);
+
+    // Resuming at the held-back CR: its LF arrived, the next line is clean.
+    scanned = 0;
+    CHECK(proxy::check_line_endings("A\r", 0, scanned) == framing_error::none);
+    CHECK(scanned == 1);
+    CHECK(proxy::check_line_endings("A\r\nB: c\r\n\r\n", scanned, scanned) == framing_error::none);
+    CHECK(scanned == 11);
+
+    // Every position a stray CR or LF can take.
+    CHECK(proxy::check_line_endings("\nA", 0, scanned) == framing_error::bare_lf);
+    CHECK(proxy::check_line_endings("\r\r\n", 0, scanned) == framing_error::bare_cr);
+    CHECK(proxy::check_line_endings("A\r\n\n", 0, scanned) == framing_error::bare_lf);
+    CHECK(proxy::check_line_endings("A\r\nB\rC\r\n", 0, scanned) == framing_error::bare_cr);
+    CHECK(proxy::check_line_endings("A\r\n\r\n", 0, scanned) == framing_error::none);
+    CHECK(scanned == 5);
+    CHECK(proxy::check_line_endings("no line end at all", 0, scanned) == framing_error::none);
+    CHECK(scanned == 18);
 }
 
 TEST_CASE("framing: Content-Length and Transfer-Encoding (H01-H05)", "[proxy][framing]")
