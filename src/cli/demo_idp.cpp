@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include <countersign/core/percent.hpp>
+#include <countersign/core/text.hpp>
 #include <countersign/jose/base64url.hpp>
 #include <countersign/jose/json_strict.hpp>
 #include <countersign/jose/jws.hpp>
@@ -52,16 +53,6 @@ std::string standard_base64(std::string_view bytes)
                                   reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
     out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
     return out;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
 }
 
 // Splits "a=1&b=2" into decoded pairs; nullopt on a malformed escape.
@@ -285,7 +276,7 @@ admin::response demo_idp::issue_opaque(const admin::request& req)
 bool demo_idp::client_authenticated(std::string_view authorization) const
 {
     const auto space = authorization.find(' ');
-    if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "Basic"))
+    if (space == std::string_view::npos || !ascii_iequals(authorization.substr(0, space), "Basic"))
         return false;
     auto given = authorization.substr(space + 1);
     while (!given.empty() && given.front() == ' ')

@@ -1,6 +1,7 @@
 #include <countersign/http_client/client.hpp>
 
 #include <countersign/core/beast.hpp>
+#include <countersign/core/text.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -35,20 +36,6 @@ namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-               return std::tolower(x) == std::tolower(y);
-           });
-}
-
 // The parts of a URL a request needs.
 struct target {
     bool tls = false;
@@ -66,7 +53,7 @@ result<target> parse_target(std::string_view url)
         return make_error_code(error::bad_url);
     const auto& u = *parsed;
     target t;
-    const auto scheme = lower(u.scheme());
+    const auto scheme = ascii_lower(u.scheme());
     if (scheme == "https")
         t.tls = true;
     else if (scheme != "http")
@@ -195,7 +182,7 @@ net::awaitable<result<response>> exchange(Stream& stream, http::request<http::st
     response out;
     out.status = msg.result_int();
     for (const auto& field : msg.base()) {
-        auto name = lower(field.name_string());
+        auto name = ascii_lower(field.name_string());
         auto [it, inserted] = out.headers.try_emplace(std::move(name), field.value());
         if (!inserted) {
             it->second += ", ";
@@ -212,7 +199,7 @@ net::awaitable<result<response>> exchange(Stream& stream, http::request<http::st
 
 const std::string* response::header(std::string_view name) const
 {
-    auto it = headers.find(lower(name));
+    auto it = headers.find(ascii_lower(name));
     return it == headers.end() ? nullptr : &it->second;
 }
 
@@ -294,12 +281,12 @@ net::awaitable<result<response>> client::request(net::any_io_executor ex, reques
     req.version(11);
     bool has_agent = false;
     for (const auto& [name, value] : options.headers) {
-        if (iequals(name, "host") || iequals(name, "content-length") || iequals(name, "connection") ||
-            iequals(name, "transfer-encoding"))
+        if (ascii_iequals(name, "host") || ascii_iequals(name, "content-length") || ascii_iequals(name, "connection") ||
+            ascii_iequals(name, "transfer-encoding"))
             continue;
-        if (options.basic && iequals(name, "authorization"))
+        if (options.basic && ascii_iequals(name, "authorization"))
             continue;
-        has_agent = has_agent || iequals(name, "user-agent");
+        has_agent = has_agent || ascii_iequals(name, "user-agent");
         req.insert(name, value);
     }
     req.set(http::field::host, t.host_port);

@@ -142,49 +142,38 @@ class pkey_ctx_cache {
 public:
     EVP_PKEY_CTX* get(EVP_PKEY* pkey, alg a, bool for_sign)
     {
-        ++tick_;
-        entry* victim = &entries_[0];
-        for (auto& e : entries_) {
-            if (e.ctx && e.pkey == pkey && e.a == a && e.for_sign == for_sign) {
-                e.used = tick_;
-                return e.ctx.get();
+        entry& e = slot(pkey, a, for_sign);
+        if (!e.ctx) {
+            detail::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+            if (!ctx || (for_sign ? EVP_PKEY_sign_init(ctx.get()) : EVP_PKEY_verify_init(ctx.get())) != 1 ||
+                !set_rsa_padding(ctx.get(), a) || EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::md_for(a)) <= 0) {
+                ERR_clear_error();
+                e = entry{};
+                return nullptr;
             }
-            if (e.used < victim->used)
-                victim = &e;
+            e.ctx = std::move(ctx);
         }
-        detail::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
-        if (!ctx || (for_sign ? EVP_PKEY_sign_init(ctx.get()) : EVP_PKEY_verify_init(ctx.get())) != 1 ||
-            !set_rsa_padding(ctx.get(), a) || EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::md_for(a)) <= 0) {
-            ERR_clear_error();
-            return nullptr;
-        }
-        *victim = entry{pkey, a, for_sign, tick_, std::move(ctx), nullptr};
-        return victim->ctx.get();
+        return e.ctx.get();
     }
 
     // EdDSA signs the message itself (no separate hash): a digest-sign/verify
     // context initialised once per key, then used one-shot per message.
     EVP_MD_CTX* get_eddsa(EVP_PKEY* pkey, bool for_sign)
     {
-        ++tick_;
-        entry* victim = &entries_[0];
-        for (auto& e : entries_) {
-            if (e.mctx && e.pkey == pkey && e.a == alg::eddsa && e.for_sign == for_sign) {
-                e.used = tick_;
-                return e.mctx.get();
+        entry& e = slot(pkey, alg::eddsa, for_sign);
+        if (!e.mctx) {
+            detail::md_ctx_ptr mctx(EVP_MD_CTX_new());
+            if (!mctx ||
+                (for_sign ? EVP_DigestSignInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, pkey, nullptr)
+                          : EVP_DigestVerifyInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, pkey, nullptr)) !=
+                    1) {
+                ERR_clear_error();
+                e = entry{};
+                return nullptr;
             }
-            if (e.used < victim->used)
-                victim = &e;
+            e.mctx = std::move(mctx);
         }
-        detail::md_ctx_ptr mctx(EVP_MD_CTX_new());
-        if (!mctx ||
-            (for_sign ? EVP_DigestSignInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, pkey, nullptr)
-                      : EVP_DigestVerifyInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, pkey, nullptr)) != 1) {
-            ERR_clear_error();
-            return nullptr;
-        }
-        *victim = entry{pkey, alg::eddsa, for_sign, tick_, nullptr, std::move(mctx)};
-        return victim->mctx.get();
+        return e.mctx.get();
     }
 
 private:
@@ -196,6 +185,25 @@ private:
         detail::pkey_ctx_ptr ctx;   // RSA, ECDSA
         detail::md_ctx_ptr mctx;    // EdDSA
     };
+
+    // The entry for (pkey, a, for_sign): the cached one, or the least
+    // recently used one, emptied and claimed for this key.
+    entry& slot(EVP_PKEY* pkey, alg a, bool for_sign)
+    {
+        ++tick_;
+        entry* victim = &entries_[0];
+        for (auto& e : entries_) {
+            if ((e.ctx || e.mctx) && e.pkey == pkey && e.a == a && e.for_sign == for_sign) {
+                e.used = tick_;
+                return e;
+            }
+            if (e.used < victim->used)
+                victim = &e;
+        }
+        *victim = entry{pkey, a, for_sign, tick_, nullptr, nullptr};
+        return *victim;
+    }
+
     std::array<entry, 16> entries_;
     std::uint64_t tick_ = 0;
 };

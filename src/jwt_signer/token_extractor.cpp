@@ -1,35 +1,12 @@
 #include "countersign/jwt_signer/token_extractor.hpp"
 
+#include <countersign/core/text.hpp>
+
 namespace countersign::jwt_signer {
 
 namespace {
 
 bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view s) noexcept
-{
-    while (!s.empty() && is_ows(s.front()))
-        s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back()))
-        s.remove_suffix(1);
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = static_cast<char>(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return true;
-}
 
 bool is_tchar(char c) noexcept
 {
@@ -44,9 +21,9 @@ bool is_tchar(char c) noexcept
 
 std::optional<auth_scheme> scheme_from_name(std::string_view s) noexcept
 {
-    if (iequals(s, "bearer"))
+    if (ascii_iequals(s, "bearer"))
         return auth_scheme::bearer;
-    if (iequals(s, "basic"))
+    if (ascii_iequals(s, "basic"))
         return auth_scheme::basic;
     return std::nullopt;
 }

@@ -1,6 +1,7 @@
 // JWS classification and verification for the jwt-signer plugin.
 #include <countersign/jwt_signer/token_verifier.hpp>
 
+#include <countersign/core/text.hpp>
 #include <countersign/jose/base64url.hpp>
 #include <countersign/jose/error.hpp>
 #include <countersign/jose/json_strict.hpp>
@@ -32,13 +33,6 @@ std::vector<std::string_view> split_dots(std::string_view token)
     return parts;
 }
 
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-               return std::tolower(x) == std::tolower(y);
-           });
-}
-
 /// RFC 8725 §3.11 / Kong: `typ`, when present, must be JWT or at+jwt (any
 /// case, with or without the "application/" prefix).
 bool typ_acceptable(const json& header)
@@ -47,8 +41,8 @@ bool typ_acceptable(const json& header)
     if (it == header.end()) return true;
     if (!it->is_string()) return false;
     std::string_view t = it->get_ref<const std::string&>();
-    if (t.size() > 12 && iequals(t.substr(0, 12), "application/")) t.remove_prefix(12);
-    return iequals(t, "JWT") || iequals(t, "at+jwt");
+    if (t.size() > 12 && ascii_iequals(t.substr(0, 12), "application/")) t.remove_prefix(12);
+    return ascii_iequals(t, "JWT") || ascii_iequals(t, "at+jwt");
 }
 
 verified_jws fail(auth_errc code, std::string detail)

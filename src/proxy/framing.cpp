@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 
+#include <countersign/core/text.hpp>
 #include <countersign/proxy/hop_by_hop.hpp>
 
 namespace countersign::proxy {
@@ -28,25 +29,6 @@ bool is_tchar(unsigned char c)
 bool is_value_char(unsigned char c)
 {
     return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
-}
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
 }
 
 std::size_t count(const http::fields& f, http::field name)
@@ -183,7 +165,7 @@ framing_error check_body_framing(const http::fields& f, bool http10)
     if (te > 0) {
         if (http10)
             return framing_error::te_in_http10;
-        if (te > 1 || !iequals(trim(f[http::field::transfer_encoding]), "chunked"))
+        if (te > 1 || !ascii_iequals(trim_ows(f[http::field::transfer_encoding]), "chunked"))
             return framing_error::bad_transfer_encoding;
     }
     return framing_error::none;
@@ -313,7 +295,7 @@ framing_error check_request_head(const http::request_header<>& req)
         return framing_error::multiple_host;
     if (hosts == 0 && req.version() == 11)
         return framing_error::missing_host;
-    if (hosts == 1 && !valid_host(trim(req[http::field::host])))
+    if (hosts == 1 && !valid_host(trim_ows(req[http::field::host])))
         return framing_error::bad_host;
     if (auto e = check_body_framing(req, req.version() == 10); e != framing_error::none)
         return e;

@@ -6,19 +6,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <countersign/core/text.hpp>
+
 namespace countersign::proxy {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
 
 std::string_view strip_port(std::string_view host)
 {
@@ -48,13 +40,13 @@ bool host_matches(std::string_view pattern, std::string_view host)
         return false;
     if (pattern.front() == '*') {  // "*.example.com"
         auto suffix = pattern.substr(1);
-        return host.size() > suffix.size() && iequals(host.substr(host.size() - suffix.size()), suffix);
+        return host.size() > suffix.size() && ascii_iequals(host.substr(host.size() - suffix.size()), suffix);
     }
     if (pattern.back() == '*') {  // "example.*"
         auto prefix = pattern.substr(0, pattern.size() - 1);
-        return host.size() > prefix.size() && iequals(host.substr(0, prefix.size()), prefix);
+        return host.size() > prefix.size() && ascii_iequals(host.substr(0, prefix.size()), prefix);
     }
-    return iequals(pattern, host);
+    return ascii_iequals(pattern, host);
 }
 
 std::shared_ptr<const router> router::build(const config::gateway_config& cfg)
@@ -127,7 +119,7 @@ std::optional<router::match> router::find(std::string_view method, std::string_v
         for (const auto& [name, allowed] : route.headers) {
             bool found = headers.any_value(name, [&](std::string_view v) {
                 return std::any_of(allowed.begin(), allowed.end(),
-                                   [&](const std::string& a) { return iequals(a, v); });
+                                   [&](const std::string& a) { return ascii_iequals(a, v); });
             });
             if (!found) {
                 headers_ok = false;

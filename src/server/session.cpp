@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <countersign/core/text.hpp>
 #include <countersign/pipeline/plugin_set.hpp>
 #include <countersign/pipeline/request_context.hpp>
 #include <countersign/proxy/error_response.hpp>
@@ -31,20 +32,13 @@ namespace {
 namespace ssl = boost::asio::ssl;
 using steady = std::chrono::steady_clock;
 
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 class fields_lookup final : public proxy::header_lookup {
 public:
     explicit fields_lookup(const http::fields& f) : f_(f) {}
     bool any_value(std::string_view name, const std::function<bool(std::string_view)>& pred) const override
     {
         for (const auto& field : f_)
-            if (iequals(field.name_string(), name) && pred(field.value()))
+            if (ascii_iequals(field.name_string(), name) && pred(field.value()))
                 return true;
         return false;
     }
@@ -328,7 +322,7 @@ private:
 
         // Upstream view of the request, before the access phase so plugins
         // (request-termination `echo`) see what the upstream would get.
-        x.expect_continue = iequals(req[http::field::expect], "100-continue");
+        x.expect_continue = ascii_iequals(req[http::field::expect], "100-continue");
         req.erase(http::field::expect);
         proxy::strip_hop_by_hop(req);
         proxy::clear_consumer_headers(req);
