@@ -2,6 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
 using namespace countersign::jose;
 
 namespace {
@@ -62,4 +67,94 @@ TEST_CASE("strict JSON rejects grammar extensions", "[jose][json][security]")
         auto r = parse_json_strict(bad);
         CHECK(!r);
     }
+}
+
+TEST_CASE("strict JSON keeps nlohmann's number types", "[jose][json]")
+{
+    auto r = parse_json_strict(R"([0,-0,7,-7,18446744073709551615,18446744073709551616,-9223372036854775808,
+                                  -9223372036854775809,1.5,-2.5e-3,1E2,1e-400])");
+    REQUIRE(r);
+    const auto& a = *r;
+    CHECK(a[0].is_number_unsigned());
+    CHECK(a[1].is_number_integer());
+    CHECK(a[2].get<std::uint64_t>() == 7);
+    CHECK(a[3].get<std::int64_t>() == -7);
+    CHECK(a[4].get<std::uint64_t>() == 18446744073709551615ull);
+    CHECK(a[5].is_number_float());
+    CHECK(a[6].get<std::int64_t>() == INT64_MIN);
+    CHECK(a[7].is_number_float());
+    CHECK(a[8].get<double>() == 1.5);
+    CHECK(a[9].get<double>() == -2.5e-3);
+    CHECK(a[10].get<double>() == 100.0);
+    CHECK(a[11].get<double>() == 0.0);
+    for (std::string_view bad : {"1e400", "-1e400", "-", "1.", ".5", "1e", "1e+", "+1", "0x10", "1.e3", "--1"}) {
+        INFO("input: " << bad);
+        CHECK(!parse_json_strict(bad));
+    }
+}
+
+TEST_CASE("strict JSON decodes escapes and validates UTF-8", "[jose][json][security]")
+{
+    auto r = parse_json_strict(R"(["a\"b\\c\/d\b\f\n\r\t","\u0000","\u00e9\u20ac","\ud83d\ude00","\u00E9"])");
+    REQUIRE(r);
+    CHECK((*r)[0] == "a\"b\\c/d\b\f\n\r\t");
+    CHECK((*r)[1].get<std::string>() == std::string(1, '\0'));
+    CHECK((*r)[2] == "\xc3\xa9\xe2\x82\xac");
+    CHECK((*r)[3] == "\xf0\x9f\x98\x80");
+    CHECK((*r)[4] == "\xc3\xa9");
+    CHECK(parse_json_strict("\"\xf4\x8f\xbf\xbf\"").has_value());  // U+10FFFF
+    for (std::string_view bad : {"\"\\ude00\"", "\"\\ud83d\"", "\"\\ud83d\\u0041\"", "\"\\u12\"", "\"\\u12g4\"",
+                                 "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xe0\x80\xaf\"",
+                                 "\"\xf0\x80\x80\xaf\"", "\"\x80\"", "\"\xc3\"", "\"abc", "\"\\", "\"\\q\""}) {
+        INFO("input: " << bad);
+        CHECK(!parse_json_strict(bad));
+    }
+}
+
+// Differential test: on random mutations of JSON documents the strict parser
+// accepts exactly what nlohmann::json::parse accepts (minus duplicate names
+// and nesting past the limit, which only the strict parser rejects), and
+// both produce the same value.
+TEST_CASE("strict JSON agrees with nlohmann on mutated documents", "[jose][json]")
+{
+    const std::vector<std::string> seeds = {
+        R"({"alg":"RS256","typ":"JWT","kid":"k-1"})",
+        R"({"iss":"https://idp.example.com/","sub":"248289761001","aud":["a","b"],"exp":1893456000,"nbf":1.5e9})",
+        R"([1,-2,3.25,-0.5e-3,1E+2,true,false,null,"x",{},[]])",
+        R"({"s":"\u00e9\ud83d\ude00\n\t\"\\\/","u":"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"})",
+        R"({"a":{"b":{"c":[{"d":null}]}}})",
+        R"(  "plain"  )", "123456789012345678901234567890", "-0", "0.0e0"};
+    const std::string alphabet = "{}[]\":,\\ \t\n\r0123456789-+.eEtrufalsn\x01\x7f\x80\xbf\xc2\xe0\xed\xf0\xf4\xff";
+    std::mt19937 rng(20261202);
+    int compared = 0, accepted = 0;
+    for (int i = 0; i < 40000; ++i) {
+        std::string s = seeds[rng() % seeds.size()];
+        const int edits = 1 + static_cast<int>(rng() % 3);
+        for (int e = 0; e < edits && !s.empty(); ++e) {
+            const std::size_t at = rng() % s.size();
+            switch (rng() % 5) {
+            case 0: s[at] = alphabet[rng() % alphabet.size()]; break;
+            case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), alphabet[rng() % alphabet.size()]); break;
+            case 2: s.erase(at, 1); break;
+            case 3: s.resize(at); break;
+            default: s.insert(at, s.substr(at, rng() % 8)); break;
+            }
+        }
+        auto ours = parse_json_strict(s, 64);
+        if (!ours && (ours.error() == error::duplicate_member || ours.error() == error::too_deep))
+            continue;
+        const auto ref = nlohmann::json::parse(s, nullptr, false);
+        INFO("input: " << nlohmann::json(s).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+        ++compared;
+        if (ours) {
+            ++accepted;
+            REQUIRE_FALSE(ref.is_discarded());
+            REQUIRE(*ours == ref);
+        } else if (s.find('\0') == std::string::npos) {
+            // nlohmann stops at a NUL byte and may accept what precedes it.
+            REQUIRE(ref.is_discarded());
+        }
+    }
+    CHECK(compared > 30000);
+    CHECK(accepted > 1000);
 }
