@@ -118,6 +118,31 @@ bool der_to_rs(std::string_view der, std::size_t half, unsigned char* out) noexc
     return der_read_integer(p, n, i, half, out) && der_read_integer(p, n, i, half, out + half) && i == n;
 }
 
+// RSASSA-PKCS1-v1_5 verification compares the recovered block with the
+// expected encoding, DigestInfo(hash) || H (RFC 8017 §8.2.2 steps 3-4), so
+// nothing in the signature is parsed as ASN.1. The verify context carries
+// no signature digest: OpenSSL checks the type-1 padding, and the bytes
+// behind it must equal the encoding built here exactly. (With a digest set,
+// OpenSSL does the same comparison through two more heap buffers.)
+bool raw_pkcs1_verify(alg a, bool for_sign) noexcept
+{
+    return !for_sign && family_of(a) == alg_family::rsa_pkcs1;
+}
+
+// RFC 8017 §9.2 note 1: DER of DigestInfo up to the hash value.
+std::string_view digest_info_prefix(alg a) noexcept
+{
+    static constexpr unsigned char sha256[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                               0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+    static constexpr unsigned char sha384[] = {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                               0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30};
+    static constexpr unsigned char sha512[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                               0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40};
+    const std::size_t h = hash_size(a);
+    const unsigned char* p = h == 32 ? sha256 : h == 48 ? sha384 : sha512;
+    return {reinterpret_cast<const char*>(p), sizeof sha256};
+}
+
 // One digest context per thread and hash: EVP_DigestInit_ex2 on a context
 // that already holds the same digest reuses its provider state.
 bool digest(alg a, std::string_view input, unsigned char* out, unsigned int& out_len)
@@ -146,7 +171,8 @@ public:
         if (!e.ctx) {
             detail::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
             if (!ctx || (for_sign ? EVP_PKEY_sign_init(ctx.get()) : EVP_PKEY_verify_init(ctx.get())) != 1 ||
-                !set_rsa_padding(ctx.get(), a) || EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::md_for(a)) <= 0) {
+                !set_rsa_padding(ctx.get(), a) ||
+                (!raw_pkcs1_verify(a, for_sign) && EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::md_for(a)) <= 0)) {
                 ERR_clear_error();
                 e = entry{};
                 return nullptr;
@@ -233,12 +259,19 @@ error_code evp_verify(alg a, const jwk& key, std::string_view input, const unsig
 {
     if (family_of(a) == alg_family::eddsa)
         return eddsa_verify(key, input, sig, sig_len);
-    unsigned char md[EVP_MAX_MD_SIZE];
+    // DigestInfo prefix (PKCS#1 v1.5 only) followed by the hash.
+    unsigned char block[32 + EVP_MAX_MD_SIZE];
+    std::size_t prefix = 0;
+    if (raw_pkcs1_verify(a, false)) {
+        const auto p = digest_info_prefix(a);
+        std::memcpy(block, p.data(), p.size());
+        prefix = p.size();
+    }
     unsigned int md_len = 0;
     EVP_PKEY_CTX* pctx = thread_pkey_ctxs().get(key.pkey(), a, false);
-    if (!pctx || !digest(a, input, md, md_len))
+    if (!pctx || !digest(a, input, block + prefix, md_len))
         return make_error_code(error::crypto_failure);
-    if (EVP_PKEY_verify(pctx, sig, sig_len, md, md_len) == 1)
+    if (EVP_PKEY_verify(pctx, sig, sig_len, block, prefix + md_len) == 1)
         return {};
     ERR_clear_error();
     return make_error_code(error::bad_signature);
