@@ -67,18 +67,24 @@ boost::system::error_code base64url_decode_into(std::string_view text, std::stri
     char* o = out.data();
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     std::size_t i = 0;
+    // Branch-free body: every value is below 64, an invalid character maps
+    // to -1, so one OR over the whole input tells whether any was invalid.
+    unsigned bad = 0;
     for (; i + 4 <= n; i += 4) {
-        const int a = decode_table[p[i]], b = decode_table[p[i + 1]], c = decode_table[p[i + 2]],
-                  d = decode_table[p[i + 3]];
-        if ((a | b | c | d) < 0) {
-            out.clear();
-            return make_error_code(error::bad_base64);
-        }
-        const std::uint32_t v = (std::uint32_t(a) << 18) | (std::uint32_t(b) << 12) | (std::uint32_t(c) << 6) |
-                                std::uint32_t(d);
-        *o++ = static_cast<char>(v >> 16);
-        *o++ = static_cast<char>(v >> 8);
-        *o++ = static_cast<char>(v);
+        const unsigned a = static_cast<unsigned char>(decode_table[p[i]]),
+                       b = static_cast<unsigned char>(decode_table[p[i + 1]]),
+                       c = static_cast<unsigned char>(decode_table[p[i + 2]]),
+                       d = static_cast<unsigned char>(decode_table[p[i + 3]]);
+        bad |= a | b | c | d;
+        const std::uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+        o[0] = static_cast<char>(v >> 16);
+        o[1] = static_cast<char>(v >> 8);
+        o[2] = static_cast<char>(v);
+        o += 3;
+    }
+    if (bad & 0xC0) {
+        out.clear();
+        return make_error_code(error::bad_base64);
     }
     const std::size_t rest = n - i;
     if (rest == 2) {

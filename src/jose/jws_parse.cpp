@@ -50,18 +50,27 @@ constexpr std::string_view b64_name = "b64";
 error_code check_header(const json& h, const parse_limits& limits, bool& unencoded)
 {
     unencoded = false;
-    if (auto it = h.find("alg"); it != h.end() && !it->is_string())
-        return make_error_code(error::bad_header);
-    if (auto it = h.find("kid"); it != h.end() && !it->is_string())
-        return make_error_code(error::bad_header);
-    if (h.contains("zip"))
-        return make_error_code(error::zip_unsupported);
+    // One pass over the members for the parameters this layer polices.
+    const json* crit = nullptr;
+    const json* b64 = nullptr;
+    for (const auto& [name, value] : h.get_ref<const json::object_t&>()) {
+        if (name == "alg" || name == "kid") {
+            if (!value.is_string())
+                return make_error_code(error::bad_header);
+        } else if (name == "zip") {
+            return make_error_code(error::zip_unsupported);
+        } else if (name == "crit") {
+            crit = &value;
+        } else if (name == b64_name) {
+            b64 = &value;
+        }
+    }
     bool b64_critical = false;
-    if (auto it = h.find("crit"); it != h.end()) {
-        if (!it->is_array() || it->empty())
+    if (crit) {
+        if (!crit->is_array() || crit->empty())
             return make_error_code(error::bad_header);
         std::vector<std::string_view> seen;
-        for (const auto& entry : *it) {
+        for (const auto& entry : *crit) {
             if (!entry.is_string())
                 return make_error_code(error::bad_header);
             const std::string_view name = entry.get_ref<const std::string&>();
@@ -77,12 +86,12 @@ error_code check_header(const json& h, const parse_limits& limits, bool& unencod
             b64_critical = true;
         }
     }
-    if (auto it = h.find("b64"); it != h.end()) {
-        if (!it->is_boolean())
+    if (b64) {
+        if (!b64->is_boolean())
             return make_error_code(error::bad_header);
         if (!b64_critical)
             return make_error_code(error::b64_unsupported);  // RFC 7797 §6: b64 must be critical
-        unencoded = !it->get<bool>();
+        unencoded = !b64->get<bool>();
         if (unencoded && !limits.allow_unencoded_payload)
             return make_error_code(error::b64_unsupported);
     }
@@ -108,7 +117,9 @@ result<jws> parse_impl(std::string_view token, const parse_limits& limits, std::
         return make_error_code(error::too_large);
 
     jws out;
-    std::string header_text;
+    // The decoded header is only read by the JSON parser: a per-thread
+    // buffer keeps its allocation across calls.
+    thread_local std::string header_text;
     if (auto ec = base64url_decode_into(h64, header_text))
         return ec;
     auto header = parse_json_strict(header_text, limits.max_depth);
