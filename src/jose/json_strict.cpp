@@ -25,6 +25,29 @@ namespace {
 
 using json = nlohmann::json;
 
+// Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 if none.
+std::size_t utf8_length(const unsigned char* p, std::size_t left) noexcept
+{
+    const auto tail = [&](std::size_t i) { return i < left && (p[i] & 0xC0) == 0x80; };
+    const auto in = [&](std::size_t i, unsigned lo, unsigned hi) { return i < left && p[i] >= lo && p[i] <= hi; };
+    const unsigned c = p[0];
+    if (c >= 0xC2 && c <= 0xDF)
+        return tail(1) ? 2 : 0;
+    if (c == 0xE0)
+        return in(1, 0xA0, 0xBF) && tail(2) ? 3 : 0;
+    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+        return tail(1) && tail(2) ? 3 : 0;
+    if (c == 0xED)
+        return in(1, 0x80, 0x9F) && tail(2) ? 3 : 0;
+    if (c == 0xF0)
+        return in(1, 0x90, 0xBF) && tail(2) && tail(3) ? 4 : 0;
+    if (c >= 0xF1 && c <= 0xF3)
+        return tail(1) && tail(2) && tail(3) ? 4 : 0;
+    if (c == 0xF4)
+        return in(1, 0x80, 0x8F) && tail(2) && tail(3) ? 4 : 0;
+    return 0;
+}
+
 class strict_parser {
 public:
     strict_parser(std::string_view text, std::size_t max_depth)
@@ -230,26 +253,8 @@ private:
     // overlong forms, no surrogates, nothing above U+10FFFF).
     bool skip_utf8() noexcept
     {
-        const auto b = [this](std::ptrdiff_t i) { return static_cast<unsigned char>(p_[i]); };
-        const unsigned char c = b(0);
-        const auto left = end_ - p_;
-        const auto tail = [&](std::ptrdiff_t i) { return i < left && (b(i) & 0xC0) == 0x80; };
-        const auto in = [&](std::ptrdiff_t i, unsigned lo, unsigned hi) { return i < left && b(i) >= lo && b(i) <= hi; };
-        int n = 0;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = tail(1) ? 2 : 0;
-        else if (c == 0xE0)
-            n = in(1, 0xA0, 0xBF) && tail(2) ? 3 : 0;
-        else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
-            n = tail(1) && tail(2) ? 3 : 0;
-        else if (c == 0xED)
-            n = in(1, 0x80, 0x9F) && tail(2) ? 3 : 0;
-        else if (c == 0xF0)
-            n = in(1, 0x90, 0xBF) && tail(2) && tail(3) ? 4 : 0;
-        else if (c >= 0xF1 && c <= 0xF3)
-            n = tail(1) && tail(2) && tail(3) ? 4 : 0;
-        else if (c == 0xF4)
-            n = in(1, 0x80, 0x8F) && tail(2) && tail(3) ? 4 : 0;
+        const std::size_t n =
+            utf8_length(reinterpret_cast<const unsigned char*>(p_), static_cast<std::size_t>(end_ - p_));
         p_ += n;
         return n != 0;
     }
@@ -397,6 +402,130 @@ boost::system::result<nlohmann::json> parse_json_strict(std::string_view text, s
     if (text.empty())
         return make_error_code(error::bad_json);
     return strict_parser(text, max_depth).run();
+}
+
+} // namespace countersign::jose
+
+namespace countersign::jose {
+namespace {
+
+using json = nlohmann::json;
+
+bool write_string(std::string_view s, std::string& out)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    std::size_t run = 0;  // start of the pending unescaped run
+    for (std::size_t i = 0; i < n;) {
+        const unsigned c = p[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            ++i;
+            continue;
+        }
+        if (c >= 0x80) {
+            const std::size_t len = utf8_length(p + i, n - i);
+            if (len == 0)
+                return false;
+            i += len;
+            continue;
+        }
+        out.append(s.data() + run, i - run);
+        out.push_back('\\');
+        switch (c) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case '\b': out.push_back('b'); break;
+        case '\f': out.push_back('f'); break;
+        case '\n': out.push_back('n'); break;
+        case '\r': out.push_back('r'); break;
+        case '\t': out.push_back('t'); break;
+        default:
+            out.append("u00");
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+        run = ++i;
+    }
+    out.append(s.data() + run, n - run);
+    out.push_back('"');
+    return true;
+}
+
+template <class T>
+void write_integer(T v, std::string& out)
+{
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+void write_float(double v, std::string& out)
+{
+    if (!std::isfinite(v)) {
+        out.append("null");
+        return;
+    }
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    const std::string_view text(buf, static_cast<std::size_t>(r.ptr - buf));
+    out.append(text);
+    if (text.find_first_of(".e") == std::string_view::npos)
+        out.append(".0");  // stays a float when read back
+}
+
+bool write_value(const json& v, std::string& out)
+{
+    switch (v.type()) {
+    case json::value_t::object: {
+        out.push_back('{');
+        bool first = true;
+        for (const auto& [name, member] : v.get_ref<const json::object_t&>()) {
+            if (!first)
+                out.push_back(',');
+            first = false;
+            if (!write_string(name, out))
+                return false;
+            out.push_back(':');
+            if (!write_value(member, out))
+                return false;
+        }
+        out.push_back('}');
+        return true;
+    }
+    case json::value_t::array: {
+        out.push_back('[');
+        bool first = true;
+        for (const auto& element : v.get_ref<const json::array_t&>()) {
+            if (!first)
+                out.push_back(',');
+            first = false;
+            if (!write_value(element, out))
+                return false;
+        }
+        out.push_back(']');
+        return true;
+    }
+    case json::value_t::string: return write_string(v.get_ref<const std::string&>(), out);
+    case json::value_t::boolean: out.append(v.get<bool>() ? "true" : "false"); return true;
+    case json::value_t::number_integer: write_integer(v.get<std::int64_t>(), out); return true;
+    case json::value_t::number_unsigned: write_integer(v.get<std::uint64_t>(), out); return true;
+    case json::value_t::number_float: write_float(v.get<double>(), out); return true;
+    case json::value_t::null: out.append("null"); return true;
+    case json::value_t::binary:
+    case json::value_t::discarded: return false;
+    }
+    return false;
+}
+
+} // namespace
+
+boost::system::error_code serialize_json(const nlohmann::json& value, std::string& out)
+{
+    if (!write_value(value, out))
+        return make_error_code(error::bad_json);
+    return {};
 }
 
 } // namespace countersign::jose

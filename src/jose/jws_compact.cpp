@@ -1,6 +1,7 @@
 // High-level compact JWS: verify_jws (policy + signature) and sign_compact.
 
 #include "countersign/jose/base64url.hpp"
+#include "countersign/jose/json_strict.hpp"
 #include "countersign/jose/jws.hpp"
 #include "ossl.hpp"
 
@@ -57,15 +58,25 @@ result<std::string> sign_compact(const json& header, std::string_view payload, a
 
     // The caller's header, with "alg" put first when it lacks one; no copy
     // of the JSON object on this per-request path.
-    std::string header_text = h.dump();
+    thread_local std::string header_text;
+    header_text.clear();
     if (alg_it == h.end()) {
-        std::string with_alg = "{\"alg\":\"";
-        with_alg.append(to_string(a));
-        with_alg.push_back('"');
-        if (header_text.size() > 2)
-            with_alg.push_back(',');
-        with_alg.append(header_text, 1);
-        header_text = std::move(with_alg);
+        header_text.append("{\"alg\":\"");
+        header_text.append(to_string(a));
+        header_text.push_back('"');
+        const std::size_t at = header_text.size();
+        if (serialize_json(h, header_text))
+            return make_error_code(error::bad_header);
+        // `h` was written as "{...}" after the alg member: drop its "{",
+        // or the whole "{}" of an empty header, and join the two.
+        if (header_text.size() - at == 2) {
+            header_text.resize(at);
+            header_text.push_back('}');
+        } else {
+            header_text[at] = ',';
+        }
+    } else if (serialize_json(h, header_text)) {
+        return make_error_code(error::bad_header);
     }
     std::string out;
     out.reserve(base64url_encoded_size(header_text.size()) + base64url_encoded_size(payload.size()) + 700);

@@ -1,5 +1,6 @@
 #include "countersign/jwt_signer/token_minter.hpp"
 
+#include "countersign/jose/json_strict.hpp"
 #include "countersign/jose/jws.hpp"
 
 namespace countersign::jwt_signer {
@@ -17,11 +18,8 @@ boost::system::result<minted_token> mint(const nlohmann::json& claims, const key
         return make_error_code(keys_errc::no_key_for_alg);
 
     std::string payload;
-    try {
-        payload = claims.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
-    } catch (const nlohmann::json::exception&) {
+    if (jose::serialize_json(claims, payload))
         return make_error_code(keys_errc::invalid_claims);  // invalid UTF-8 in a string
-    }
 
     nlohmann::json header = nlohmann::json::object();
     header["typ"] = "JWT";

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -111,6 +112,55 @@ TEST_CASE("strict JSON decodes escapes and validates UTF-8", "[jose][json][secur
     }
 }
 
+bool has_float(const nlohmann::json& v)
+{
+    if (v.is_number_float())
+        return true;
+    if (v.is_structured())
+        for (const auto& e : v)
+            if (has_float(e))
+                return true;
+    return false;
+}
+
+TEST_CASE("serialize_json writes compact JSON and refuses invalid UTF-8", "[jose][json]")
+{
+    nlohmann::json v = {{"typ", "JWT"},
+                        {"kid", "k\"1\\/\x01\x1f\x7f\t\n\r\b\f"},
+                        {"n", -3},
+                        {"u", 18446744073709551615ull},
+                        {"b", true},
+                        {"z", nullptr},
+                        {"a", nlohmann::json::array({1, "\xc3\xa9\xf0\x9f\x98\x80", nlohmann::json::object()})},
+                        {"e", nlohmann::json::array()}};
+    std::string out;
+    REQUIRE_FALSE(serialize_json(v, out));
+    CHECK(out == v.dump());
+    const auto text_of = [](const nlohmann::json& x) {
+        std::string t;
+        REQUIRE_FALSE(serialize_json(x, t));
+        return t;
+    };
+    CHECK(text_of(1.5) == "1.5");
+    CHECK(text_of(100.0) == "100.0");
+    CHECK(text_of(-0.25) == "-0.25");
+    CHECK(text_of(1893456000.0) == "1893456000.0");
+    CHECK(parse_json_strict(text_of(1e300))->get<double>() == 1e300);
+    CHECK(parse_json_strict(text_of(0.1))->get<double>() == 0.1);
+    CHECK(text_of(std::numeric_limits<double>::quiet_NaN()) == "null");
+    CHECK(text_of(std::numeric_limits<double>::infinity()) == "null");
+    // appends
+    std::string prefix = "x";
+    REQUIRE_FALSE(serialize_json(nlohmann::json::array({1}), prefix));
+    CHECK(prefix == "x[1]");
+    for (std::string bad : {std::string("\xff"), std::string("\xc3"), std::string("\xed\xa0\x80"),
+                            std::string("\xc0\xaf")}) {
+        std::string t;
+        CHECK(serialize_json(nlohmann::json{{"k", bad}}, t) == error::bad_json);
+        CHECK(serialize_json(nlohmann::json{{bad, 1}}, t) == error::bad_json);
+    }
+}
+
 // Differential test: on random mutations of JSON documents the strict parser
 // accepts exactly what nlohmann::json::parse accepts (minus duplicate names
 // and nesting past the limit, which only the strict parser rejects), and
@@ -150,6 +200,15 @@ TEST_CASE("strict JSON agrees with nlohmann on mutated documents", "[jose][json]
             ++accepted;
             REQUIRE_FALSE(ref.is_discarded());
             REQUIRE(*ours == ref);
+            // serialize_json writes what dump() writes, floats aside, and
+            // what it writes reads back as the same value.
+            std::string text;
+            REQUIRE_FALSE(serialize_json(*ours, text));
+            if (!has_float(*ours))
+                REQUIRE(text == ours->dump());
+            auto again = parse_json_strict(text, 64);
+            REQUIRE(again);
+            REQUIRE(*again == *ours);
         } else if (s.find('\0') == std::string::npos) {
             // nlohmann stops at a NUL byte and may accept what precedes it.
             REQUIRE(ref.is_discarded());
