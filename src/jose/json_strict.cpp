@@ -14,6 +14,8 @@
 
 #include "countersign/jose/error.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -387,7 +389,7 @@ private:
     const char* p_;
     const char* end_;
     std::size_t max_depth_;
-    std::vector<json*> stack_;
+    boost::container::small_vector<json*, 16> stack_;  // no allocation up to depth 16
     error err_ = error::bad_json;
 };
 
