@@ -301,7 +301,6 @@ net::awaitable<void> one_request(const server::runtime& rt, const std::string* t
     info.request_path = path;
     info.stripped_prefix = ctx.route->strip_path ? std::string_view(matched_prefix) : std::string_view{};
     proxy::set_forwarded_headers(req, info);
-    ctx.attributes["original_target"] = original_target;
 
     if (rt.plugins)
         co_await rt.plugins->run_access(ctx);

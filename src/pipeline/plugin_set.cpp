@@ -1,5 +1,7 @@
 #include <countersign/pipeline/plugin_set.hpp>
 
+#include <countersign/proxy/forwarding.hpp>
+
 #include <algorithm>
 #include <optional>
 
@@ -23,17 +25,9 @@ unsigned protocol_mask(const std::vector<std::string>& protocols)
     return m;
 }
 
-// Kong's consumer headers: removed from every incoming request, set from
-// ctx.consumer by the pipeline only.
-constexpr std::string_view consumer_headers[] = {
-    "X-Consumer-ID",           "X-Consumer-Custom-ID",    "X-Consumer-Username",
-    "X-Consumer-Groups",       "X-Credential-Identifier", "X-Anonymous-Consumer",
-};
-
-void strip_consumer_headers(http::request_header<>& req)
-{
-    for (auto name : consumer_headers) req.erase(name);
-}
+// Kong's consumer headers: removed from every incoming request
+// (proxy::clear_consumer_headers), set from ctx.consumer by the pipeline only.
+void strip_consumer_headers(http::request_header<>& req) { proxy::clear_consumer_headers(req); }
 
 void set_consumer_headers(const request_context& ctx)
 {

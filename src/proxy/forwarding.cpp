@@ -1,7 +1,11 @@
 #include <countersign/proxy/forwarding.hpp>
 
+#include <countersign/core/text.hpp>
+
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
 
 namespace countersign::proxy {
 
@@ -113,8 +117,50 @@ std::string normalize_host(std::string_view host)
     return out;
 }
 
+namespace {
+
+// Removes, in one walk, every field whose name is one of `names` (given in
+// lower case), instead of one set search per name.
+template <std::size_t N>
+void erase_all_named(http::fields& f, const std::array<std::string_view, N>& names)
+{
+    for (auto it = f.begin(); it != f.end();) {
+        const auto name = it->name_string();
+        const bool drop = std::any_of(names.begin(), names.end(),
+                                      [&](std::string_view n) { return ascii_iequals(name, n); });
+        it = drop ? f.erase(it) : std::next(it);
+    }
+}
+
+constexpr std::array<std::string_view, 7> forwarded_names{
+    "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
+    "x-forwarded-path", "x-forwarded-prefix", "x-real-ip"};
+
+constexpr std::array<std::string_view, 6> consumer_names{
+    "x-consumer-id",           "x-consumer-custom-id", "x-consumer-username",
+    "x-consumer-groups",       "x-credential-identifier", "x-anonymous-consumer"};
+
+}  // namespace
+
 void set_forwarded_headers(http::fields& f, const forwarded_info& info)
 {
+    if (!info.trusted) {
+        // Every value comes from the connection: drop the client's copies in
+        // one pass and append ours (the order set() would have produced).
+        erase_all_named(f, forwarded_names);
+        f.insert("X-Forwarded-For", info.client_ip);
+        f.insert("X-Forwarded-Proto", info.tls ? "https" : "http");
+        f.insert("X-Forwarded-Host", normalize_host(info.host));
+        char port[8];
+        const auto end = std::to_chars(port, port + sizeof port, info.server_port).ptr;
+        f.insert("X-Forwarded-Port", std::string_view(port, static_cast<std::size_t>(end - port)));
+        f.insert("X-Forwarded-Path", info.request_path);
+        if (!info.stripped_prefix.empty())
+            f.insert("X-Forwarded-Prefix", info.stripped_prefix);
+        f.insert("X-Real-IP", info.client_ip);
+        return;
+    }
+
     auto keep_or_set = [&](std::string_view name, std::string_view value) {
         if (info.trusted && f.count(name) > 0)
             return;
@@ -153,9 +199,7 @@ void set_forwarded_headers(http::fields& f, const forwarded_info& info)
 
 void clear_consumer_headers(http::fields& f)
 {
-    for (auto name : {"X-Consumer-ID", "X-Consumer-Custom-ID", "X-Consumer-Username", "X-Credential-Identifier",
-                      "X-Anonymous-Consumer"})
-        f.erase(name);
+    erase_all_named(f, consumer_names);
 }
 
 void set_consumer_headers(http::fields& f, const config::consumer_config& consumer, std::string_view credential_id)

@@ -31,11 +31,6 @@ bool is_value_char(unsigned char c)
     return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
 }
 
-std::size_t count(const http::fields& f, http::field name)
-{
-    return f.count(name);
-}
-
 framing_error check_field_line(std::string_view line)
 {
     if (line.front() == ' ' || line.front() == '\t')
@@ -152,20 +147,57 @@ framing_error check_target(http::verb method, std::string_view target)
     return framing_error::none;
 }
 
-framing_error check_body_framing(const http::fields& f, bool http10)
+// The fields the framing checks look at, found in one walk over the
+// message's fields (by the name Beast resolved while parsing) instead of
+// one set search per count and per value.
+struct framing_fields {
+    std::size_t hosts = 0;
+    std::size_t content_lengths = 0;
+    std::size_t transfer_encodings = 0;
+    bool connection = false;
+    std::string_view host;               // the first of each
+    std::string_view content_length;
+    std::string_view transfer_encoding;
+};
+
+framing_fields scan_framing_fields(const http::fields& f)
 {
-    auto cl = count(f, http::field::content_length);
-    auto te = count(f, http::field::transfer_encoding);
+    framing_fields out;
+    for (const auto& e : f) {
+        switch (e.name()) {
+        case http::field::host:
+            if (out.hosts++ == 0)
+                out.host = e.value();
+            break;
+        case http::field::content_length:
+            if (out.content_lengths++ == 0)
+                out.content_length = e.value();
+            break;
+        case http::field::transfer_encoding:
+            if (out.transfer_encodings++ == 0)
+                out.transfer_encoding = e.value();
+            break;
+        case http::field::connection: out.connection = true; break;
+        default: break;
+        }
+    }
+    return out;
+}
+
+framing_error check_body_framing(const framing_fields& f, bool http10)
+{
+    const auto cl = f.content_lengths;
+    const auto te = f.transfer_encodings;
     if (cl > 0 && te > 0)
         return framing_error::cl_and_te;
     if (cl > 1)
         return framing_error::multiple_content_length;
-    if (cl == 1 && !parse_content_length(f[http::field::content_length]))
+    if (cl == 1 && !parse_content_length(f.content_length))
         return framing_error::bad_content_length;
     if (te > 0) {
         if (http10)
             return framing_error::te_in_http10;
-        if (te > 1 || !ascii_iequals(trim_ows(f[http::field::transfer_encoding]), "chunked"))
+        if (te > 1 || !ascii_iequals(trim_ows(f.transfer_encoding), "chunked"))
             return framing_error::bad_transfer_encoding;
     }
     return framing_error::none;
@@ -290,16 +322,16 @@ framing_error check_request_head(const http::request_header<>& req)
         return framing_error::method_not_allowed;
     if (auto e = check_target(req.method(), req.target()); e != framing_error::none)
         return e;
-    auto hosts = count(req, http::field::host);
-    if (hosts > 1)
+    const auto fields = scan_framing_fields(req);
+    if (fields.hosts > 1)
         return framing_error::multiple_host;
-    if (hosts == 0 && req.version() == 11)
+    if (fields.hosts == 0 && req.version() == 11)
         return framing_error::missing_host;
-    if (hosts == 1 && !valid_host(trim_ows(req[http::field::host])))
+    if (fields.hosts == 1 && !valid_host(trim_ows(fields.host)))
         return framing_error::bad_host;
-    if (auto e = check_body_framing(req, req.version() == 10); e != framing_error::none)
+    if (auto e = check_body_framing(fields, req.version() == 10); e != framing_error::none)
         return e;
-    if (connection_names_protected_field(req))
+    if (fields.connection && connection_names_protected_field(req))
         return framing_error::connection_protected;
     return framing_error::none;
 }
@@ -308,7 +340,7 @@ framing_error check_response_head(const http::response_header<>& res)
 {
     if (res.version() != 11 && res.version() != 10)
         return framing_error::bad_version;
-    return check_body_framing(res, false);
+    return check_body_framing(scan_framing_fields(res), false);
 }
 
 std::optional<std::uint64_t> parse_content_length(std::string_view v)

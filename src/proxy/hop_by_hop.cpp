@@ -10,10 +10,6 @@ namespace countersign::proxy {
 
 namespace {
 
-constexpr std::array<std::string_view, 9> always_hop_by_hop{
-    "connection", "keep-alive", "proxy-connection", "te", "trailer",
-    "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization"};
-
 bool is_protected(std::string_view name)
 {
     static constexpr std::array<std::string_view, 8> exact{
@@ -46,12 +42,47 @@ std::vector<std::string> connection_tokens(const http::fields& fields)
     return out;
 }
 
+namespace {
+
+bool always_hop_by_hop_field(http::field f) noexcept
+{
+    switch (f) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_authorization: return true;
+    default: return false;
+    }
+}
+
+}  // namespace
+
 void strip_hop_by_hop(http::fields& fields)
 {
-    for (const auto& token : connection_tokens(fields))
-        fields.erase(token);
-    for (auto name : always_hop_by_hop)
-        fields.erase(name);
+    // One walk over the fields, deciding by the name Beast already resolved
+    // when it parsed the field, instead of one set search per name. Only a
+    // request that carries Connection pays for its token list.
+    std::vector<std::string> tokens;
+    for (const auto& f : fields) {
+        if (f.name() == http::field::connection) {
+            tokens = connection_tokens(fields);
+            break;
+        }
+    }
+    for (auto it = fields.begin(); it != fields.end();) {
+        bool drop = always_hop_by_hop_field(it->name());
+        if (!drop && !tokens.empty()) {
+            const auto name = it->name_string();
+            drop = std::any_of(tokens.begin(), tokens.end(),
+                               [&](const std::string& t) { return ascii_iequals(name, t); });
+        }
+        it = drop ? fields.erase(it) : std::next(it);
+    }
 }
 
 bool connection_names_protected_field(const http::fields& fields)

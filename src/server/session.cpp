@@ -242,9 +242,24 @@ private:
         x.client_keep_alive = req.keep_alive() && served_ < s.keepalive_requests;
         x.original_target = std::string(req.target());
         x.method = std::string(req.method_string());
-        x.user_agent = std::string(req[http::field::user_agent]);
-        x.referer = std::string(req[http::field::referer]);
-        x.host_header = std::string(req[http::field::host]);
+        {
+            // One walk for the fields the access log and the router read
+            // (the first of each, as operator[] gives), not a search each.
+            bool ua = false, referer = false, host = false;
+            for (const auto& f : req) {
+                const auto name = f.name();
+                if (name == http::field::user_agent && !ua) {
+                    ua = true;
+                    x.user_agent = std::string(f.value());
+                } else if (name == http::field::referer && !referer) {
+                    referer = true;
+                    x.referer = std::string(f.value());
+                } else if (name == http::field::host && !host) {
+                    host = true;
+                    x.host_header = std::string(f.value());
+                }
+            }
+        }
         x.rt = w_.owner.current();
 
         auto& ctx = x.ctx;
@@ -322,8 +337,20 @@ private:
 
         // Upstream view of the request, before the access phase so plugins
         // (request-termination `echo`) see what the upstream would get.
-        x.expect_continue = ascii_iequals(req[http::field::expect], "100-continue");
-        req.erase(http::field::expect);
+        {
+            // Expect is answered here (or not at all), never forwarded.
+            bool first = true;
+            for (auto it = req.begin(); it != req.end();) {
+                if (it->name() != http::field::expect) {
+                    ++it;
+                    continue;
+                }
+                if (first)
+                    x.expect_continue = ascii_iequals(it->value(), "100-continue");
+                first = false;
+                it = req.erase(it);
+            }
+        }
         proxy::strip_hop_by_hop(req);
         proxy::clear_consumer_headers(req);
         std::string matched_prefix(m->matched_prefix);
@@ -341,7 +368,6 @@ private:
         info.stripped_prefix = stripped ? std::string_view(matched_prefix) : std::string_view{};
         info.trusted = s.trust_forwarded_headers;
         proxy::set_forwarded_headers(req, info);
-        ctx.attributes["original_target"] = x.original_target;
 
         ctx.read_body = [this, &x](std::size_t max_bytes) { return read_whole_body(x, max_bytes); };
 

@@ -45,8 +45,8 @@ struct forwarded_info {
 void set_forwarded_headers(http::fields& fields, const forwarded_info& info);
 
 /// Removes every client copy of the consumer headers (X-Consumer-ID,
-/// X-Consumer-Custom-ID, X-Consumer-Username, X-Credential-Identifier,
-/// X-Anonymous-Consumer).
+/// X-Consumer-Custom-ID, X-Consumer-Username, X-Consumer-Groups,
+/// X-Credential-Identifier, X-Anonymous-Consumer), in one walk.
 void clear_consumer_headers(http::fields& fields);
 
 /// Sets the consumer headers Kong sends once a consumer is authenticated.
