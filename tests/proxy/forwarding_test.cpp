@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 using namespace countersign;
 
 namespace {
@@ -85,6 +88,11 @@ TEST_CASE("forwarding: X-Forwarded-* from an untrusted client", "[proxy][forward
     f.set("X-Forwarded-Host", "evil");
     f.set("X-Real-IP", "6.6.6.6");
     f.set("X-Forwarded-Prefix", "/evil");
+    f.insert("x-forwarded-for", "7.7.7.7");  // duplicates in any case are all dropped
+    f.insert("X-REAL-IP", "7.7.7.7");
+    f.insert("X-Forwarded-Port", "1");
+    f.insert("X-Forwarded-Path", "/evil");
+    f.set("X-Other", "kept");
     proxy::forwarded_info info;
     info.client_ip = "10.0.0.1";
     info.server_port = 8000;
@@ -100,6 +108,16 @@ TEST_CASE("forwarding: X-Forwarded-* from an untrusted client", "[proxy][forward
     CHECK(f["X-Real-IP"] == "10.0.0.1");
     CHECK(f.count("X-Forwarded-Prefix") == 0);
     CHECK(f.count("X-Forwarded-For") == 1);
+    CHECK(f.count("X-Real-IP") == 1);
+    CHECK(f.count("X-Forwarded-Port") == 1);
+    CHECK(f.count("X-Forwarded-Path") == 1);
+    CHECK(f["X-Other"] == "kept");
+    // The client's fields keep their place; ours follow in a fixed order.
+    std::vector<std::string> order;
+    for (const auto& field : f)
+        order.emplace_back(field.name_string());
+    CHECK(order == std::vector<std::string>{"X-Other", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+                                            "X-Forwarded-Port", "X-Forwarded-Path", "X-Real-IP"});
 
     info.stripped_prefix = "/api";
     info.tls = true;
@@ -134,6 +152,9 @@ TEST_CASE("forwarding: consumer headers", "[proxy][forwarding]")
     f.set("X-Consumer-Username", "spoof");
     f.set("X-Anonymous-Consumer", "true");
     f.set("X-Credential-Identifier", "spoof");
+    f.set("X-Consumer-Groups", "admins");
+    f.insert("x-consumer-id", "spoof-2");
+    f.insert("X-CONSUMER-CUSTOM-ID", "spoof");
     proxy::clear_consumer_headers(f);
     CHECK(f.begin() == f.end());
 
