@@ -176,11 +176,13 @@ extraction token_extractor::extract_value(std::optional<std::string_view> value)
                                                        std::to_string(options_.max_token_bytes));
         return r;
     }
-    for (char c : v) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u >= 0x7f)
-            return malformed(is_ows(c) ? "whitespace inside the token (unknown scheme?)"
-                                       : "control or non-ASCII character in the token");
+    if (!all_visible_ascii(v)) {
+        for (char c : v) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u <= 0x20 || u >= 0x7f)
+                return malformed(is_ows(c) ? "whitespace inside the token (unknown scheme?)"
+                                           : "control or non-ASCII character in the token");
+        }
     }
     extraction r;
     r.token = std::string(v);

@@ -160,3 +160,21 @@ TEST_CASE("framing: parse_content_length", "[proxy][framing]")
     CHECK_FALSE(proxy::parse_content_length("1234567890123456"));
     CHECK_FALSE(proxy::parse_content_length("1 "));
 }
+
+// The value check runs eight bytes at a time: every byte value, at every
+// offset of a long value, must get the byte-by-byte verdict.
+TEST_CASE("framing: every byte value at every offset of a long field value", "[proxy][framing]")
+{
+    for (int b = 0; b < 256; ++b) {
+        if (b == '\r' || b == '\n')
+            continue;  // line endings have their own checks above
+        const bool allowed = b == '\t' || b == ' ' || (b >= 0x21 && b != 0x7f);
+        for (std::size_t at = 0; at < 19; ++at) {
+            std::string value(19, 'v');
+            value[at] = static_cast<char>(b);
+            const std::string head = "GET / HTTP/1.1\r\nHost: a\r\nX-Long: v" + value + "v\r\n\r\n";
+            INFO("byte " << b << " at " << at);
+            CHECK((proxy::check_raw_head(head) == framing_error::none) == allowed);
+        }
+    }
+}

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -42,6 +44,54 @@ inline std::string_view trim_ows(std::string_view s)
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
         s.remove_suffix(1);
     return s;
+}
+
+namespace detail {
+
+// Eight bytes at a time ("SWAR"): tests on a 64-bit word that tell whether
+// any of its bytes is below or above a bound. Both are exact as existence
+// tests (which byte is not reported).
+inline constexpr std::uint64_t swar_ones = 0x0101010101010101ull;
+inline constexpr std::uint64_t swar_highs = 0x8080808080808080ull;
+
+inline std::uint64_t load8(const char* p) noexcept
+{
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// Any byte < n (0 < n <= 128).
+inline bool any_byte_below(std::uint64_t x, unsigned n) noexcept
+{
+    return ((x - swar_ones * n) & ~x & swar_highs) != 0;
+}
+
+/// Any byte > n (n <= 127); every byte >= 0x80 counts as above.
+inline bool any_byte_above(std::uint64_t x, unsigned n) noexcept
+{
+    return (((x + swar_ones * (127 - n)) | x) & swar_highs) != 0;
+}
+
+}  // namespace detail
+
+/// True when every byte of `s` is visible ASCII (0x21 to 0x7E): no space,
+/// control, DEL or non-ASCII byte. Checks eight bytes per step.
+inline bool all_visible_ascii(std::string_view s) noexcept
+{
+    const char* p = s.data();
+    std::size_t n = s.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        const auto x = detail::load8(p);
+        if (detail::any_byte_below(x, 0x21) || detail::any_byte_above(x, 0x7E))
+            return false;
+    }
+    for (; n > 0; ++p, --n) {
+        const auto c = static_cast<unsigned char>(*p);
+        if (c < 0x21 || c > 0x7E)
+            return false;
+    }
+    return true;
 }
 
 }  // namespace countersign
