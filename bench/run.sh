@@ -12,6 +12,10 @@
 #   COUNTERSIGN_BIN   binary to test (copied at start); default: build it
 #                     with scripts/build.sh into BUILD_DIR (default build)
 #   DURATION=10s WARMUP=3s THREADS=1 CONNECTIONS=32     wrk settings
+#   ROUNDS=3                   every target is measured ROUNDS times, in
+#                              rounds over all targets; the report takes
+#                              each target's median round (this VM's
+#                              neighbours come and go within one run)
 #   ROTATION_TOKENS=10000      tokens of scenario (c)
 #   DISTINCT_TOKENS=auto       tokens of scenario (d); auto = 25000 per
 #                              second of DURATION (if a run sends more
@@ -35,6 +39,7 @@ WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-32}
 ROTATION_TOKENS=${ROTATION_TOKENS:-10000}
+ROUNDS=${ROUNDS:-3}
 DISTINCT_TOKENS=${DISTINCT_TOKENS:-auto}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 OUTPUT=${OUTPUT:-$repo/docs/benchmarks.md}
@@ -374,21 +379,23 @@ measure() {
     shift 4
     local lua=()
     [ -n "${TOKENS_FILE:-}" ] && lua=(-s "$here/tokens.lua")
-    log "$name: warm-up $WARMUP, then $DURATION"
+    local out="$work/wrk-$name-r$ROUND.txt"
+    log "$name (round $ROUND of $ROUNDS): warm-up $WARMUP, then $DURATION"
     TOKENS_FILE=${TOKENS_WARMUP:-${TOKENS_FILE:-}} WRK_THREADS=$THREADS \
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${lua[@]}" "$@" "$url" >"$work/wrk-$name-warmup.txt"
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${lua[@]}" "$@" "$url" >"$work/wrk-$name-r$ROUND-warmup.txt"
     WRK_THREADS=$THREADS \
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${lua[@]}" "$@" "$url" >"$work/wrk-$name.txt"
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${lua[@]}" "$@" "$url" >"$out"
     local tokens=0
     [ -n "${TOKENS_FILE:-}" ] && tokens=$(wc -l <"$TOKENS_FILE")
-    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "$work/wrk-$name.txt" "$(vm_hwm_kb "$pids_csv")" "$tokens" >>"$manifest"
-    grep -E 'Requests/sec|99%|Non-2xx' "$work/wrk-$name.txt" | tr -s ' ' | paste -sd' ' - | sed "s/^/[bench]   /" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "$out" "$(vm_hwm_kb "$pids_csv")" "$tokens" "$ROUND" >>"$manifest"
+    grep -E 'Requests/sec|99%|Non-2xx' "$out" | tr -s ' ' | paste -sd' ' - | sed "s/^/[bench]   /" >&2
 }
 
 AUTH="Authorization: Bearer $TOKEN"
 ROT=$work/tokens_rotation.txt
 DIS=$work/tokens_distinct.txt
 
+for ROUND in $(seq 1 "$ROUNDS"); do
 measure upstream "upstream nginx, direct (reference)" "$(nginx_pids "$PID_upstream")" "http://127.0.0.1:$P_UP$URL_PATH"
 measure nginx "nginx plain proxy" "$(nginx_pids "$PID_proxy")" "http://127.0.0.1:$P_NGINX$URL_PATH"
 
@@ -437,6 +444,7 @@ expect_status 401 "http://127.0.0.1:$P_CS$URL_PATH" -H "Authorization: Bearer $O
 measure cs-f "(f) countersign both tokens: opaque access (introspection, cached) + RS256 channel JWT, both re-signed ES256" \
     "$PID_cs" "http://127.0.0.1:$P_CS$URL_PATH" -H "Authorization: Bearer $OPAQUE" -H "X-JWT-channel-client: $TOKEN"
 stop_cs
+done
 
 # --- idle keep-alive connections ------------------------------------------------
 log "idle connections: $IDLE_CONNECTIONS to countersign (a)"
@@ -451,10 +459,10 @@ log "  nginx: $idle_nginx"
 
 # --- report ------------------------------------------------------------------------
 cmd="DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS CONNECTIONS=$CONNECTIONS"
-cmd+=" ROTATION_TOKENS=$ROTATION_TOKENS DISTINCT_TOKENS=$DISTINCT_TOKENS IDLE_CONNECTIONS=$IDLE_CONNECTIONS bash bench/run.sh"
+cmd+=" ROUNDS=$ROUNDS ROTATION_TOKENS=$ROTATION_TOKENS DISTINCT_TOKENS=$DISTINCT_TOKENS IDLE_CONNECTIONS=$IDLE_CONNECTIONS bash bench/run.sh"
 CS_VERSION=$("$CS" --version 2>&1 | head -1) \
 GIT_REV=$(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$repo" && git diff --quiet HEAD 2>/dev/null || echo "+local changes") \
-WRK_CMD="wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (after a $WARMUP warm-up run)" \
+WRK_CMD="wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (after a $WARMUP warm-up run), $ROUNDS rounds over all targets" \
 RUN_CMD=$cmd IDLE_CS=$idle_cs IDLE_NGINX=$idle_nginx IDLE_COUNT=$IDLE_CONNECTIONS \
     $PY "$here/report.py" "$manifest" "$OUTPUT"
 log "done"
