@@ -2,17 +2,6 @@
 
 namespace countersign {
 
-int hex_digit_value(char c) noexcept
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 namespace {
 
 // Decodes into `out`; returns false at the first malformed escape when

@@ -14,13 +14,14 @@
 
 #include "countersign/jose/error.hpp"
 
+#include <countersign/core/text.hpp>  // header-only: hex_digit_value
+
 #include <boost/container/small_vector.hpp>
 
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 namespace countersign::jose {
 namespace {
@@ -205,17 +206,6 @@ private:
         return true;
     }
 
-    static int hex_value(char c) noexcept
-    {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    }
-
     // Four hex digits after "\u"; -1 when malformed.
     long read_hex4() noexcept
     {
@@ -223,7 +213,7 @@ private:
             return -1;
         long v = 0;
         for (int i = 0; i < 4; ++i) {
-            const int h = hex_value(p_[i]);
+            const int h = hex_digit_value(p_[i]);
             if (h < 0)
                 return -1;
             v = v * 16 + h;

@@ -81,7 +81,7 @@ error_code check_header(const json& h, const parse_limits& limits, bool& unencod
             seen.push_back(name);
             if (name != b64_name)
                 return make_error_code(error::unknown_crit);
-            if (!h.contains(std::string(name)))
+            if (!b64)
                 return make_error_code(error::bad_header);  // listed but absent
             b64_critical = true;
         }

@@ -32,14 +32,7 @@ void strip_consumer_headers(http::request_header<>& req) { proxy::clear_consumer
 void set_consumer_headers(const request_context& ctx)
 {
     if (!ctx.request || !ctx.consumer) return;
-    auto& req = *ctx.request;
-    const auto& c = *ctx.consumer;
-    req.set("X-Consumer-ID", c.id);
-    if (!c.custom_id.empty()) req.set("X-Consumer-Custom-ID", c.custom_id);
-    else req.erase("X-Consumer-Custom-ID");
-    if (!c.username.empty()) req.set("X-Consumer-Username", c.username);
-    else req.erase("X-Consumer-Username");
-    if (!ctx.credential_id.empty()) req.set("X-Credential-Identifier", ctx.credential_id);
+    proxy::set_consumer_headers(*ctx.request, *ctx.consumer, ctx.credential_id);
 }
 
 }  // namespace

@@ -204,14 +204,14 @@ void clear_consumer_headers(http::fields& f)
 
 void set_consumer_headers(http::fields& f, const config::consumer_config& consumer, std::string_view credential_id)
 {
-    clear_consumer_headers(f);
-    f.set("X-Consumer-ID", consumer.id);
+    clear_consumer_headers(f);  // so plain inserts, no searches
+    f.insert("X-Consumer-ID", consumer.id);
     if (!consumer.custom_id.empty())
-        f.set("X-Consumer-Custom-ID", consumer.custom_id);
+        f.insert("X-Consumer-Custom-ID", consumer.custom_id);
     if (!consumer.username.empty())
-        f.set("X-Consumer-Username", consumer.username);
+        f.insert("X-Consumer-Username", consumer.username);
     if (!credential_id.empty())
-        f.set("X-Credential-Identifier", credential_id);
+        f.insert("X-Credential-Identifier", credential_id);
 }
 
 }  // namespace countersign::proxy

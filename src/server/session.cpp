@@ -406,9 +406,7 @@ private:
                                                  &ctx, plugins);
             co_return;
         }
-        if (ctx.consumer)
-            proxy::set_consumer_headers(req, *ctx.consumer, ctx.credential_id);
-
+        // The consumer headers were set by the access phase (run_access).
         co_await forward(x);
         if (!x.response_started) {
             x.keep_client = x.keep_client && x.client_keep_alive && body_done();

@@ -11,22 +11,10 @@ using namespace countersign::test;
 
 namespace {
 
+// One worker and a 1 s client header timeout, plus `extra_node`.
 std::string config_for(std::uint16_t up_port, const std::string& extra_node = "", const std::string& service_extra = "")
 {
-    return R"(
-_format_version: "3.0"
-countersign:
-  workers: 1
-  client_header_timeout: 1000
-)" + extra_node + R"(
-services:
-  - name: echo
-    url: http://127.0.0.1:)" +
-           std::to_string(up_port) + "\n" + service_extra + R"(
-    routes:
-      - name: all
-        paths: ["/"]
-)";
+    return one_route_yaml(up_port, "  workers: 1\n  client_header_timeout: 1000\n" + extra_node, service_extra);
 }
 
 }  // namespace

@@ -13,23 +13,6 @@ using namespace countersign::test;
 
 namespace {
 
-std::string config_for(std::uint16_t up_port, unsigned workers = 1)
-{
-    return R"(
-_format_version: "3.0"
-countersign:
-  workers: )" + std::to_string(workers) +
-           R"(
-services:
-  - name: echo
-    url: http://127.0.0.1:)" +
-           std::to_string(up_port) + R"(
-    routes:
-      - name: all
-        paths: ["/"]
-)";
-}
-
 // Peak resident set of a process, in KiB (VmHWM).
 long peak_rss_kib(int pid)
 {
@@ -46,7 +29,7 @@ long peak_rss_kib(int pid)
 TEST_CASE("proxy: keep-alive on both sides reuses the upstream connection", "[integration][proxy]")
 {
     echo_upstream up;
-    gateway_process gw(config_for(up.port()));
+    gateway_process gw(one_route_yaml(up.port(), "  workers: 1\n"));
     connection c(gw.proxy_port());
     for (int i = 0; i < 10; ++i) {
         auto r = c.request("GET", "/k/" + std::to_string(i));
@@ -66,7 +49,7 @@ TEST_CASE("proxy: chunked request and chunked response", "[integration][proxy]")
     echo_options opts;
     opts.chunked_response = true;
     echo_upstream up(opts);
-    gateway_process gw(config_for(up.port()));
+    gateway_process gw(one_route_yaml(up.port(), "  workers: 1\n"));
 
     request_options ro;
     ro.chunked_request = true;
@@ -97,7 +80,7 @@ TEST_CASE("proxy: a 256 MiB upload and download stream with bounded memory", "[i
         echo_options opts;
         opts.sink = true;
         echo_upstream up(opts);
-        gateway_process gw(config_for(up.port()));
+        gateway_process gw(one_route_yaml(up.port(), "  workers: 1\n"));
         request_options ro;
         ro.timeout = std::chrono::seconds(120);
         connection c(gw.proxy_port(), ro);
@@ -115,7 +98,7 @@ TEST_CASE("proxy: a 256 MiB upload and download stream with bounded memory", "[i
         echo_options opts;
         opts.source_bytes = size;
         echo_upstream up(opts);
-        gateway_process gw(config_for(up.port()));
+        gateway_process gw(one_route_yaml(up.port(), "  workers: 1\n"));
         request_options ro;
         ro.timeout = std::chrono::seconds(120);
         ro.discard_body = true;

@@ -147,20 +147,6 @@ private:
     std::atomic<int> connections_{0};
 };
 
-std::string config_for(std::uint16_t up_port)
-{
-    return R"(
-_format_version: "3.0"
-services:
-  - name: scripted
-    url: http://127.0.0.1:)" +
-           std::to_string(up_port) + R"(
-    routes:
-      - name: all
-        paths: ["/"]
-)";
-}
-
 // Everything after the header block of a raw response.
 std::string raw_body(const std::string& raw)
 {
@@ -183,7 +169,7 @@ TEST_CASE("proxy: responses reach the client byte-exact, whole or streamed", "[i
         {"/extra", {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokTRAILING-GARBAGE", {}, {}}},
         {"/after", {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter", {}, {}}},
     });
-    gateway_process gw(config_for(up.port()));
+    gateway_process gw(one_route_yaml(up.port()));
     const auto port = gw.proxy_port();
 
     SECTION("a body that arrives after its header")

@@ -130,6 +130,16 @@ std::uint16_t free_port()
     return ntohs(addr.sin_port);
 }
 
+std::string one_route_yaml(std::uint16_t upstream_port, const std::string& node_yaml, const std::string& service_yaml)
+{
+    std::string out = "_format_version: \"3.0\"\n";
+    if (!node_yaml.empty())
+        out += "countersign:\n" + node_yaml;
+    out += "services:\n  - name: echo\n    url: http://127.0.0.1:" + std::to_string(upstream_port) + "\n" +
+           service_yaml + "    routes:\n      - name: all\n        paths: [\"/\"]\n";
+    return out;
+}
+
 std::string render(std::string text, const std::map<std::string, std::string>& vars)
 {
     for (const auto& [name, value] : vars) {

@@ -32,6 +32,13 @@ namespace countersign::test {
 /// A loopback TCP port that was free a moment ago (bind 127.0.0.1:0, read it, close).
 std::uint16_t free_port();
 
+/// The smallest proxy config: one service "echo" at 127.0.0.1:`upstream_port`
+/// with one route for "/". `node_yaml` (indented two spaces) becomes the
+/// `countersign:` section when not empty; `service_yaml` (indented four)
+/// adds keys to the service.
+std::string one_route_yaml(std::uint16_t upstream_port, const std::string& node_yaml = "",
+                           const std::string& service_yaml = "");
+
 /// Replaces every `{{NAME}}` of `vars` in `text`.
 std::string render(std::string text, const std::map<std::string, std::string>& vars);
 

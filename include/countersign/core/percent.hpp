@@ -2,14 +2,13 @@
 // by the admin router, the echo plugin and the introspection client.
 #pragma once
 
+#include <countersign/core/text.hpp>  // hex_digit_value
+
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace countersign {
-
-/// Value of one hex digit, or -1.
-int hex_digit_value(char c) noexcept;
 
 /// Decodes %XX escapes (and '+' as a space when `plus_is_space`). A malformed
 /// escape is kept literally.

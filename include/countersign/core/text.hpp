@@ -36,6 +36,18 @@ inline bool ascii_iequals(std::string_view a, std::string_view b) noexcept
     return true;
 }
 
+/// Value of one hex digit, or -1.
+inline int hex_digit_value(char c) noexcept
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /// `s` without leading and trailing optional whitespace (SP / HTAB, RFC 9110 OWS).
 inline std::string_view trim_ows(std::string_view s)
 {
