@@ -4,6 +4,12 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define COUNTERSIGN_B64_SSSE3 1
+#endif
 
 namespace countersign::jose {
 namespace {
@@ -20,6 +26,66 @@ constexpr std::array<std::int8_t, 256> make_table()
     return t;
 }
 constexpr auto decode_table = make_table();
+
+#ifdef COUNTERSIGN_B64_SSSE3
+// 16 characters to 12 bytes per step with SSSE3 (every x86-64 CPU since
+// 2006 has it; checked at run time), after W. Muła's nibble-table method,
+// worked out here for the base64url alphabet.
+//
+// Validity: each high nibble has a class bit (lut_hi); for each low nibble,
+// lut_lo holds the classes in which that low nibble is NOT a valid
+// character. A character is invalid iff the two share a bit:
+//   bit 0  high 2: only '-' (0x2D)       bit 3  high 5: 'P'..'Z', '_' (0x50-5A, 5F)
+//   bit 1  high 3: '0'..'9'              bit 4  high 7: 'p'..'z' (0x70-7A)
+//   bit 2  high 4, 6: 'A'..'O', 'a'..'o' bit 5  any other high nibble: never valid
+// Value: the character plus an offset chosen by its high nibble; '_' shares
+// high nibble 5 with 'P'..'Z' and takes slot 13 instead.
+// Returns the characters consumed (a multiple of 16); `bad` is set when any
+// of them was invalid (the check is made once, after the loop).
+__attribute__((target("ssse3"))) std::size_t decode_blocks_ssse3(const unsigned char* p, std::size_t n, char* o,
+                                                               bool& bad) noexcept
+{
+    const __m128i lut_lo = _mm_setr_epi8(0x25, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x23, 0x3B,
+                                         0x3B, 0x3A, 0x3B, 0x33);
+    const __m128i lut_hi = _mm_setr_epi8(0x20, 0x20, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0x20, 0x20, 0x20, 0x20,
+                                         0x20, 0x20, 0x20, 0x20);
+    const __m128i lut_offset = _mm_setr_epi8(0, 0, 62 - '-', 52 - '0', -'A', -'A', 26 - 'a', 26 - 'a', 0, 0, 0, 0, 0,
+                                             63 - '_', 0, 0);
+    const __m128i nibble = _mm_set1_epi8(0x0f), underscore = _mm_set1_epi8('_'), slot_bit = _mm_set1_epi8(0x08);
+    // (a, b) pairs to a << 6 | b in 16 bits, then pairs of those to 24 bits.
+    const __m128i merge_pairs = _mm_set1_epi32(0x01400140), merge_quads = _mm_set1_epi32(0x00011000);
+    const __m128i gather = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+    __m128i invalid = _mm_setzero_si128();
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16, o += 12) {
+        const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        const __m128i hi = _mm_and_si128(_mm_srli_epi32(c, 4), nibble);
+        const __m128i lo = _mm_and_si128(c, nibble);
+        invalid = _mm_or_si128(invalid, _mm_and_si128(_mm_shuffle_epi8(lut_lo, lo), _mm_shuffle_epi8(lut_hi, hi)));
+        const __m128i slot = _mm_or_si128(hi, _mm_and_si128(_mm_cmpeq_epi8(c, underscore), slot_bit));
+        const __m128i values = _mm_add_epi8(c, _mm_shuffle_epi8(lut_offset, slot));
+        const __m128i packed =
+            _mm_shuffle_epi8(_mm_madd_epi16(_mm_maddubs_epi16(values, merge_pairs), merge_quads), gather);
+        const std::uint64_t first = static_cast<std::uint64_t>(_mm_cvtsi128_si64(packed));
+        const std::uint32_t last = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm_srli_si128(packed, 8)));
+        std::memcpy(o, &first, 8);
+        std::memcpy(o + 8, &last, 4);
+    }
+    bad = _mm_movemask_epi8(_mm_cmpeq_epi8(invalid, _mm_setzero_si128())) != 0xFFFF;
+    return i;
+}
+
+bool cpu_has_ssse3() noexcept
+{
+    // __builtin_cpu_init first: this may run before main, from a static
+    // initialiser elsewhere.
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("ssse3") != 0;
+    }();
+    return has;
+}
+#endif
 
 } // namespace
 
@@ -70,6 +136,14 @@ boost::system::error_code base64url_decode_into(std::string_view text, std::stri
     // Branch-free body: every value is below 64, an invalid character maps
     // to -1, so one OR over the whole input tells whether any was invalid.
     unsigned bad = 0;
+#ifdef COUNTERSIGN_B64_SSSE3
+    if (n >= 16 && cpu_has_ssse3()) {
+        bool simd_bad = false;
+        i = decode_blocks_ssse3(p, n, o, simd_bad);
+        o += i / 4 * 3;
+        bad = simd_bad ? 0xC0 : 0;
+    }
+#endif
     for (; i + 4 <= n; i += 4) {
         const unsigned a = static_cast<unsigned char>(decode_table[p[i]]),
                        b = static_cast<unsigned char>(decode_table[p[i + 1]]),

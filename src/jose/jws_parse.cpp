@@ -53,13 +53,15 @@ error_code check_header(const json& h, const parse_limits& limits, bool& unencod
     // One pass over the members for the parameters this layer polices.
     const json* crit = nullptr;
     const json* b64 = nullptr;
-    for (const auto& [name, value] : h.get_ref<const json::object_t&>()) {
-        if (name == "alg" || name == "kid") {
+    using namespace std::string_view_literals;
+    for (const auto& [key, value] : h.get_ref<const json::object_t&>()) {
+        const std::string_view name = key;  // compares length first, no strlen
+        if (name == "alg"sv || name == "kid"sv) {
             if (!value.is_string())
                 return make_error_code(error::bad_header);
-        } else if (name == "zip") {
+        } else if (name == "zip"sv) {
             return make_error_code(error::zip_unsupported);
-        } else if (name == "crit") {
+        } else if (name == "crit"sv) {
             crit = &value;
         } else if (name == b64_name) {
             b64 = &value;
@@ -98,7 +100,9 @@ error_code check_header(const json& h, const parse_limits& limits, bool& unencod
     return {};
 }
 
-result<jws> parse_impl(std::string_view token, const parse_limits& limits, std::optional<std::string_view> detached)
+// Fills a fresh `out`.
+error_code parse_impl(std::string_view token, const parse_limits& limits, std::optional<std::string_view> detached,
+                      jws& out)
 {
     if (token.size() > limits.max_token_bytes)
         return make_error_code(error::too_large);
@@ -116,7 +120,6 @@ result<jws> parse_impl(std::string_view token, const parse_limits& limits, std::
     if (h64.size() > base64url_encoded_size(limits.max_header_bytes))
         return make_error_code(error::too_large);
 
-    jws out;
     // The decoded header is only read by the JSON parser: a per-thread
     // buffer keeps its allocation across calls.
     thread_local std::string header_text;
@@ -137,6 +140,7 @@ result<jws> parse_impl(std::string_view token, const parse_limits& limits, std::
         if (!p64.empty())
             return make_error_code(error::malformed_token);
         out.payload.assign(detached->data(), detached->size());
+        out.signing_input.clear();
         out.signing_input.reserve(h64.size() + 1 + base64url_encoded_size(detached->size()));
         out.signing_input.append(h64);
         out.signing_input.push_back('.');
@@ -154,21 +158,25 @@ result<jws> parse_impl(std::string_view token, const parse_limits& limits, std::
             return ec;
         out.signing_input.assign(token.data(), d2);
     }
-    if (auto ec = base64url_decode_into(s64, out.signature))
-        return ec;
-    return out;
+    return base64url_decode_into(s64, out.signature);
 }
 
 } // namespace
 
 result<jws> parse_compact(std::string_view token, const parse_limits& limits)
 {
-    return parse_impl(token, limits, std::nullopt);
+    jws out;
+    if (auto ec = parse_impl(token, limits, std::nullopt, out))
+        return ec;
+    return out;
 }
 
 result<jws> parse_compact_detached(std::string_view token, std::string_view payload, const parse_limits& limits)
 {
-    return parse_impl(token, limits, payload);
+    jws out;
+    if (auto ec = parse_impl(token, limits, payload, out))
+        return ec;
+    return out;
 }
 
 } // namespace countersign::jose
