@@ -75,6 +75,34 @@ __attribute__((target("ssse3"))) std::size_t decode_blocks_ssse3(const unsigned 
     return i;
 }
 
+// 12 bytes to 16 characters per step with SSSE3 (W. Muła's method): spread
+// each 3-byte group over 4 lanes, cut out the four 6-bit indices with two
+// multiplies, then turn indices into characters by adding an offset picked
+// by range. Reads 16 bytes for each 12 it uses, so it stops 16 bytes before
+// the end. Returns the bytes consumed (a multiple of 12).
+__attribute__((target("ssse3"))) std::size_t encode_blocks_ssse3(const unsigned char* p, std::size_t n,
+                                                               char* o) noexcept
+{
+    const __m128i spread = _mm_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+    const __m128i mask_ac = _mm_set1_epi32(0x0fc0fc00), mul_ac = _mm_set1_epi32(0x04000040);
+    const __m128i mask_bd = _mm_set1_epi32(0x003f03f0), mul_bd = _mm_set1_epi32(0x01000010);
+    // Range of each index: 0 for 26..51, 1..12 for 52..63, 13 for 0..25.
+    const __m128i above_51 = _mm_set1_epi8(51), below_26 = _mm_set1_epi8(26), thirteen = _mm_set1_epi8(13);
+    const __m128i offsets = _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                                          '0' - 52, '0' - 52, '0' - 52, '0' - 52, '-' - 62, '_' - 63, 'A', 0, 0);
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 12, o += 16) {
+        const __m128i in = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), spread);
+        const __m128i indices = _mm_or_si128(_mm_mulhi_epu16(_mm_and_si128(in, mask_ac), mul_ac),
+                                             _mm_mullo_epi16(_mm_and_si128(in, mask_bd), mul_bd));
+        __m128i range = _mm_subs_epu8(indices, above_51);
+        range = _mm_or_si128(range, _mm_and_si128(_mm_cmpgt_epi8(below_26, indices), thirteen));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o),
+                         _mm_add_epi8(indices, _mm_shuffle_epi8(offsets, range)));
+    }
+    return i;
+}
+
 bool cpu_has_ssse3() noexcept
 {
     // __builtin_cpu_init first: this may run before main, from a static
@@ -97,6 +125,12 @@ void base64url_encode_append(std::string_view bytes, std::string& out)
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
     std::size_t n = bytes.size();
     std::size_t i = 0;
+#ifdef COUNTERSIGN_B64_SSSE3
+    if (n >= 16 && cpu_has_ssse3()) {
+        i = encode_blocks_ssse3(p, n, o);
+        o += i / 3 * 4;
+    }
+#endif
     for (; i + 3 <= n; i += 3) {
         const std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
         *o++ = alphabet[(v >> 18) & 63];
