@@ -100,9 +100,7 @@ error_code check_header(const json& h, const parse_limits& limits, bool& unencod
     return {};
 }
 
-// Fills a fresh `out`.
-error_code parse_impl(std::string_view token, const parse_limits& limits, std::optional<std::string_view> detached,
-                      jws& out)
+result<jws> parse_impl(std::string_view token, const parse_limits& limits, std::optional<std::string_view> detached)
 {
     if (token.size() > limits.max_token_bytes)
         return make_error_code(error::too_large);
@@ -120,6 +118,7 @@ error_code parse_impl(std::string_view token, const parse_limits& limits, std::o
     if (h64.size() > base64url_encoded_size(limits.max_header_bytes))
         return make_error_code(error::too_large);
 
+    jws out;
     // The decoded header is only read by the JSON parser: a per-thread
     // buffer keeps its allocation across calls.
     thread_local std::string header_text;
@@ -140,7 +139,6 @@ error_code parse_impl(std::string_view token, const parse_limits& limits, std::o
         if (!p64.empty())
             return make_error_code(error::malformed_token);
         out.payload.assign(detached->data(), detached->size());
-        out.signing_input.clear();
         out.signing_input.reserve(h64.size() + 1 + base64url_encoded_size(detached->size()));
         out.signing_input.append(h64);
         out.signing_input.push_back('.');
@@ -158,25 +156,21 @@ error_code parse_impl(std::string_view token, const parse_limits& limits, std::o
             return ec;
         out.signing_input.assign(token.data(), d2);
     }
-    return base64url_decode_into(s64, out.signature);
+    if (auto ec = base64url_decode_into(s64, out.signature))
+        return ec;
+    return out;
 }
 
 } // namespace
 
 result<jws> parse_compact(std::string_view token, const parse_limits& limits)
 {
-    jws out;
-    if (auto ec = parse_impl(token, limits, std::nullopt, out))
-        return ec;
-    return out;
+    return parse_impl(token, limits, std::nullopt);
 }
 
 result<jws> parse_compact_detached(std::string_view token, std::string_view payload, const parse_limits& limits)
 {
-    jws out;
-    if (auto ec = parse_impl(token, limits, payload, out))
-        return ec;
-    return out;
+    return parse_impl(token, limits, payload);
 }
 
 } // namespace countersign::jose
