@@ -460,7 +460,7 @@ log "  nginx: $idle_nginx"
 # --- report ------------------------------------------------------------------------
 cmd="DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS CONNECTIONS=$CONNECTIONS"
 cmd+=" ROUNDS=$ROUNDS ROTATION_TOKENS=$ROTATION_TOKENS DISTINCT_TOKENS=$DISTINCT_TOKENS IDLE_CONNECTIONS=$IDLE_CONNECTIONS bash bench/run.sh"
-CS_VERSION=$("$CS" --version 2>&1 | head -1) \
+CS_VERSION=$("$CS" --version 2>&1 | paste -sd, - | sed "s/,/, /g") \
 GIT_REV=$(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$repo" && git diff --quiet HEAD 2>/dev/null || echo "+local changes") \
 WRK_CMD="wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (after a $WARMUP warm-up run), $ROUNDS rounds over all targets" \
 RUN_CMD=$cmd IDLE_CS=$idle_cs IDLE_NGINX=$idle_nginx IDLE_COUNT=$IDLE_CONNECTIONS \

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake g++ make ninja-build ccache pkg-config
   libboost1.81-dev libboost-url1.81-dev
-  libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev
+  libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libjemalloc-dev
   catch2 libbenchmark-dev
   openssl curl jose python3 python3-jwt python3-cryptography
   prometheus python3-yaml  # promtool for the /metrics test; YAML for the Docker guard

@@ -30,9 +30,28 @@
 #include <countersign/server/request_metrics.hpp>
 #include <countersign/server/runtime.hpp>
 
+#ifdef COUNTERSIGN_WITH_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
 namespace {
 
 using namespace countersign;
+
+/// The malloc this binary runs on: "jemalloc 5.3.0" or "system malloc".
+std::string allocator_name()
+{
+#ifdef COUNTERSIGN_WITH_JEMALLOC
+    const char* version = nullptr;
+    std::size_t size = sizeof(version);
+    if (mallctl("version", &version, &size, nullptr, 0) != 0 || !version)
+        return "jemalloc";
+    std::string v(version);
+    return "jemalloc " + v.substr(0, v.find('-'));  // "5.3.0-0-g54ea..." -> "5.3.0"
+#else
+    return "system malloc";
+#endif
+}
 
 // Exit codes, also listed in the --help footer.
 constexpr int exit_ok = 0;
@@ -189,8 +208,8 @@ int run_gateway(const std::string& path)
         std::cerr << "countersign: cannot start: " << why << "\n";
         return exit_failure;
     }
-    spdlog::info("countersign {} started (pid {}, {} worker(s), config {})", ctx->node.version, ctx->node.pid,
-                 node_cfg.workers, l->config->source);
+    spdlog::info("countersign {} started (pid {}, {} worker(s), config {}, {})", ctx->node.version, ctx->node.pid,
+                 node_cfg.workers, l->config->source, allocator_name());
     const int code = node.wait();
     spdlog::info("countersign stopped");
     return code;
@@ -202,7 +221,8 @@ int main(int argc, char** argv)
 {
     CLI::App app{"countersign: a Kong-compatible API gateway that verifies and re-signs JWTs"};
     app.name("countersign");
-    app.set_version_flag("-V,--version", std::string("countersign ") + COUNTERSIGN_VERSION);
+    app.set_version_flag("-V,--version",
+                         std::string("countersign ") + COUNTERSIGN_VERSION + "\nallocator: " + allocator_name());
     app.footer(help_footer);
 
     std::string config_path;

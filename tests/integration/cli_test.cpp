@@ -73,6 +73,18 @@ TEST_CASE("cli: --version prints the version", "[integration][cli]")
     CHECK(r.out.find(std::string("countersign ") + COUNTERSIGN_VERSION) != std::string::npos);
 }
 
+TEST_CASE("cli: --version names the allocator the binary was linked with", "[integration][cli]")
+{
+    auto r = run_cli({"--version"});
+    CHECK(r.exit_code == 0);
+#if COUNTERSIGN_EXPECT_JEMALLOC
+    // jemalloc answered mallctl("version"): it is the malloc in use, not only linked.
+    CHECK(r.out.find("allocator: jemalloc 5.") != std::string::npos);
+#else
+    CHECK(r.out.find("allocator: system malloc") != std::string::npos);
+#endif
+}
+
 TEST_CASE("cli: --help lists the commands and exit codes", "[integration][cli]")
 {
     auto r = run_cli({"--help"});
