@@ -121,19 +121,23 @@ bool valid_host(std::string_view h)
     return true;
 }
 
-// Segment "." or ".." after percent-decoding "%2e".
+// Segment "." or ".." after percent-decoding "%2e" (without building the
+// decoded string: this runs for every segment of every request path).
 bool is_dot_segment(std::string_view seg)
 {
-    std::string decoded;
-    for (std::size_t i = 0; i < seg.size(); ++i) {
-        if (seg[i] == '%' && i + 2 < seg.size() && seg[i + 1] == '2' && (seg[i + 2] == 'e' || seg[i + 2] == 'E')) {
-            decoded += '.';
-            i += 2;
-        } else {
-            decoded += seg[i];
-        }
+    std::size_t dots = 0;
+    std::size_t i = 0;
+    while (i < seg.size()) {
+        if (seg[i] == '.')
+            i += 1;
+        else if (seg[i] == '%' && seg.size() - i >= 3 && seg[i + 1] == '2' && (seg[i + 2] == 'e' || seg[i + 2] == 'E'))
+            i += 3;
+        else
+            return false;
+        if (++dots > 2)
+            return false;
     }
-    return decoded == "." || decoded == "..";
+    return dots > 0;
 }
 
 framing_error check_target(http::verb method, std::string_view target)

@@ -127,6 +127,11 @@ TEST_CASE("framing: request target, version, method (H11, H13, H16)", "[proxy][f
     CHECK(t("/a%5cb") == framing_error::bad_target);
     CHECK(t("/a\\b") == framing_error::bad_target);
     CHECK(t("/a/..b/c") == framing_error::none);
+    // Dot segments in every spelling, and near misses that are plain names.
+    for (const char* dot : {"/a/%2e", "/a/%2E/b", "/a/.%2e/b", "/a/%2e./b", "/a/%2e%2e", "/./a"})
+        CHECK(t(dot) == framing_error::bad_target);
+    for (const char* plain : {"/a/.../b", "/a/%2e%2e%2e/b", "/a/%2e%2/b", "/a/%2f/b", "/a/%2ex/b", "/a/.x", "/a/%2", "/a/"})
+        CHECK(t(plain) == framing_error::none);
     CHECK(t("*") == framing_error::bad_target);
     CHECK(t("*", http::verb::options) == framing_error::none);
     CHECK(t("/", http::verb::trace) == framing_error::method_not_allowed);
