@@ -305,6 +305,11 @@ framing_error check_raw_head(std::string_view raw, bool is_request)
     std::size_t scanned = 0;
     if (auto e = check_line_endings(raw, 0, scanned); e != framing_error::none)
         return e;
+    return check_head_lines(raw, is_request);
+}
+
+framing_error check_head_lines(std::string_view raw, bool is_request)
+{
     if (raw.size() < 4 || raw.substr(raw.size() - 4) != "\r\n\r\n")
         return framing_error::bad_request_line;
     auto body = raw.substr(0, raw.size() - 2);  // keep the CRLF of the last line

@@ -155,7 +155,7 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
         }
         std::string_view raw(static_cast<const char*>(ubuf.data().data()), head.length);
         if (head.framing != proxy::framing_error::none || head.too_large ||
-            proxy::check_raw_head(raw, false) != proxy::framing_error::none) {
+            proxy::check_head_lines(raw, false) != proxy::framing_error::none) {
             fail(502, "invalid response header");
             co_return out;
         }

@@ -195,7 +195,7 @@ private:
         const auto& s = w_.settings;
         auto received = steady::now();
         std::string_view raw(static_cast<const char*>(buf_.data().data()), head_length);
-        if (auto e = proxy::check_raw_head(raw); e != proxy::framing_error::none) {
+        if (auto e = proxy::check_head_lines(raw); e != proxy::framing_error::none) {
             spdlog::debug("{}:{} rejected: {}", client_ip_, client_port_, proxy::to_string(e));
             w_.stats->rejected_framing++;
             co_await write_error(400, 11, false);

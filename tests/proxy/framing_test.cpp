@@ -47,6 +47,36 @@ TEST_CASE("framing: raw head rejects obs-fold, bad names and line endings", "[pr
     CHECK(proxy::check_raw_head("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n") == framing_error::bad_request_line);
 }
 
+TEST_CASE("framing: check_head_lines is check_raw_head after the line endings", "[proxy][framing]")
+{
+    // The server runs check_line_endings while reading, then check_head_lines
+    // on the block: together they must reject what check_raw_head rejects.
+    const std::string_view heads[] = {
+        "GET / HTTP/1.1\r\nHost: a\r\nX-A: b c\t\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n",
+        "GET / HTTP/1.1\r\n Host: a\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+        "GET / HTTP/1.1\r\nHo\"st: a\r\n\r\n",
+        "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: a\x01\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+        "GET / HTTP/1.1\nHost: a\r\n\r\n",
+        "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\n",
+    };
+    for (auto raw : heads) {
+        INFO(raw);
+        std::size_t scanned = 0;
+        auto e = proxy::check_line_endings(raw, 0, scanned);
+        if (e == framing_error::none)
+            e = proxy::check_head_lines(raw);
+        CHECK(e == proxy::check_raw_head(raw));
+    }
+    CHECK(proxy::check_head_lines("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n") == framing_error::obs_fold);
+    CHECK(proxy::check_head_lines("HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", false) == framing_error::obs_fold);
+    CHECK(proxy::check_head_lines("GET / HTTP/1.1\r\nHost: a\r\n\r\n") == framing_error::none);
+}
+
 TEST_CASE("framing: incremental line-ending check", "[proxy][framing]")
 {
     std::size_t scanned = 0;

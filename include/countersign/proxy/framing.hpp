@@ -50,6 +50,12 @@ unsigned request_status(framing_error e);
 /// the status line of responses.
 framing_error check_raw_head(std::string_view raw, bool is_request = true);
 
+/// check_raw_head without its line-ending pass, for a block whose line
+/// endings check_line_endings has already accepted as it arrived (the
+/// session's and the upstream exchange's read_head do): the start line and
+/// every field line, and the CRLF CRLF end.
+framing_error check_head_lines(std::string_view raw, bool is_request = true);
+
 /// Checks line terminators on a partial header block; lets a reader reject a
 /// bare LF before the terminating empty line arrives. `from` is where the
 /// previous scan stopped; returns the new offset through `scanned`.
