@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -108,23 +109,31 @@ ssl::context* upstream_pool::tls_context(const upstream_key& key, error_code& ec
     return raw;
 }
 
+upstream_connection_ptr upstream_pool::take_idle(const config::service_config& service)
+{
+    auto it = idle_.find(upstream_key::of(service));
+    if (it == idle_.end())
+        return nullptr;
+    auto& list = it->second;
+    auto now = std::chrono::steady_clock::now();
+    while (!list.empty()) {
+        auto conn = std::move(list.back());
+        list.pop_back();
+        if (now - conn->idle_since < settings_.upstream_keepalive_idle_timeout && alive(*conn))
+            return conn;
+    }
+    return nullptr;
+}
+
 net::awaitable<acquire_result> upstream_pool::acquire(const config::service_config& service)
 {
-    auto key = upstream_key::of(service);
-    if (auto it = idle_.find(key); it != idle_.end()) {
-        auto& list = it->second;
-        auto now = std::chrono::steady_clock::now();
-        while (!list.empty()) {
-            auto conn = std::move(list.back());
-            list.pop_back();
-            if (now - conn->idle_since < settings_.upstream_keepalive_idle_timeout && alive(*conn)) {
-                acquire_result r;
-                r.conn = std::move(conn);
-                r.reused = true;
-                co_return r;
-            }
-        }
+    if (auto conn = take_idle(service)) {
+        acquire_result r;
+        r.conn = std::move(conn);
+        r.reused = true;
+        co_return r;
     }
+    auto key = upstream_key::of(service);
     acquire_result last;
     auto start = std::chrono::steady_clock::now();
     for (unsigned attempt = 0; attempt <= service.retries; ++attempt) {
@@ -165,7 +174,11 @@ net::awaitable<acquire_result> upstream_pool::connect_once(const config::service
 
     auto conn = std::make_unique<upstream_connection>(ex_);
     conn->tcp_->expires_at(deadline);
-    auto [cec, ep] = co_await conn->tcp_->async_connect(endpoints, use_tuple);
+    error_code cec = beast::error::timeout;
+    if (conn->tcp_->begin()) {
+        auto [ec, ep] = co_await net::async_connect(conn->tcp_->socket(), endpoints, use_tuple);
+        cec = conn->tcp_->end(ec);
+    }
     if (cec) {
         r.ec = cec;
         r.failure = cec == beast::error::timeout ? connect_failure::timeout : connect_failure::refused;
@@ -182,7 +195,7 @@ net::awaitable<acquire_result> upstream_pool::connect_once(const config::service
             r.failure = connect_failure::tls;
             co_return r;
         }
-        auto tls = std::make_unique<ssl::stream<beast::tcp_stream>>(std::move(*conn->tcp_), *ctx);
+        auto tls = std::make_unique<ssl::stream<deadline_stream>>(std::move(*conn->tcp_), *ctx);
         conn->tcp_.reset();
         // SNI, and check the certificate names the host we asked for.
         if (!SSL_set_tlsext_host_name(tls->native_handle(), service.host.c_str())) {

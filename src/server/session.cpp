@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <countersign/core/deadline_stream.hpp>
 #include <countersign/core/text.hpp>
 #include <countersign/pipeline/plugin_set.hpp>
 #include <countersign/pipeline/request_context.hpp>
@@ -55,9 +56,8 @@ double millis(std::chrono::nanoseconds d)
 template <class Stream>
 class session {
 public:
-    // The stream is built here, in place: a moved beast::tcp_stream leaves a
-    // second stream implementation (two timers) behind in the moved-from
-    // object, which would live as long as the connection.
+    // The stream is built here, in place, rather than moved in: a moved
+    // stream leaves an empty shell behind in the moved-from object.
     template <class... StreamArgs>
     session(worker& w, listener_info li, std::string client_ip, std::uint16_t client_port,
             StreamArgs&&... stream_args)
@@ -71,7 +71,7 @@ public:
 
     net::awaitable<void> run()
     {
-        if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+        if constexpr (!std::is_same_v<Stream, deadline_stream>) {
             tcp().expires_after(w_.settings.client_header_timeout);
             auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, use_tuple);
             if (ec)
@@ -80,7 +80,7 @@ public:
         bool first = true;
         while (co_await serve_one(first))
             first = false;
-        if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+        if constexpr (!std::is_same_v<Stream, deadline_stream>) {
             tcp().expires_after(std::chrono::seconds(1));
             co_await stream_.async_shutdown(use_tuple);
         } else {
@@ -90,7 +90,7 @@ public:
     }
 
 private:
-    beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+    deadline_stream& tcp() { return beast::get_lowest_layer(stream_); }
 
     /// Lingering close: after a response sent with unread request bytes
     /// pending, closing at once would make the kernel send RST, which can
@@ -445,9 +445,17 @@ private:
         co_return *x.buffered_body;
     }
 
+    /// Whether the client waits for "100 Continue" before sending its body.
+    /// Checked before calling send_continue, so that the usual request (no
+    /// Expect) does not pay for a coroutine frame.
+    static bool continue_pending(const exchange_state& x)
+    {
+        return x.expect_continue && !x.continue_sent && !x.parser.is_done();
+    }
+
     net::awaitable<void> send_continue(exchange_state& x)
     {
-        if (!x.expect_continue || x.continue_sent || x.parser.is_done())
+        if (!continue_pending(x))
             co_return;
         x.continue_sent = true;
         static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -458,9 +466,14 @@ private:
     /// A chunked body's framing errors (bad chunk sizes) must be caught
     /// before the upstream sees anything: parse the first piece of the body
     /// now. Returns false (with x.status set) when it is malformed.
+    static bool chunked_body_unread(const exchange_state& x)
+    {
+        return !x.buffered_body && x.parser.chunked() && !x.parser.is_done();
+    }
+
     net::awaitable<bool> prime_chunked_body(exchange_state& x)
     {
-        if (x.buffered_body || !x.parser.chunked() || x.parser.is_done())
+        if (!chunked_body_unread(x))
             co_return true;
         static constexpr std::size_t size = 64 * 1024;
         x.primed = std::make_unique<char[]>(size);
@@ -485,11 +498,21 @@ private:
     net::awaitable<void> forward(exchange_state& x)
     {
         auto& ctx = x.ctx;
-        co_await send_continue(x);
-        if (!co_await prime_chunked_body(x))
-            co_return;
+        // The common case (no Expect, no chunked body, a pooled upstream
+        // connection) runs without the coroutines below.
+        if (continue_pending(x))
+            co_await send_continue(x);
+        if (chunked_body_unread(x)) {
+            if (!co_await prime_chunked_body(x))
+                co_return;
+        }
         x.upstream_used = true;
-        auto acq = co_await w_.pool.acquire(*ctx.service);
+        proxy::acquire_result acq;
+        acq.conn = w_.pool.take_idle(*ctx.service);
+        if (acq.conn)
+            acq.reused = true;
+        else
+            acq = co_await w_.pool.acquire(*ctx.service);
         ctx.timings.upstream_connect = acq.connect_time;
         if (!acq.conn) {
             x.status = acq.failure == proxy::connect_failure::timeout ? 504 : 502;
@@ -553,10 +576,10 @@ void spawn_session(worker& w, tcp::socket socket, listener_info li)
         }
     };
     if (li.tls && w.server_tls)
-        net::co_spawn(w.ioc, run_session<ssl::stream<beast::tcp_stream>>(w, li, std::move(socket), *w.server_tls),
+        net::co_spawn(w.ioc, run_session<ssl::stream<deadline_stream>>(w, li, std::move(socket), *w.server_tls),
                       done);
     else
-        net::co_spawn(w.ioc, run_session<beast::tcp_stream>(w, li, std::move(socket)), done);
+        net::co_spawn(w.ioc, run_session<deadline_stream>(w, li, std::move(socket)), done);
 }
 
 }  // namespace countersign::server::detail

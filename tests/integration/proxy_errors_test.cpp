@@ -72,6 +72,31 @@ TEST_CASE("proxy: oversized headers are 431, slow headers 408, big bodies 413", 
     CHECK(get(port, "/ok").status == 200);
 }
 
+TEST_CASE("proxy: idle keep-alive connections close after keepalive_timeout, stalled bodies get 408",
+          "[integration][proxy]")
+{
+    echo_upstream up;
+    gateway_process gw(config_for(up.port(), "  keepalive_timeout: 1000\n  client_body_timeout: 1000\n"));
+    auto port = gw.proxy_port();
+
+    // One request, answered, then silence: the gateway closes the connection
+    // after the 1 s keep-alive timeout (the 10 s guard only catches a hang).
+    auto started = std::chrono::steady_clock::now();
+    auto raw = send_raw(port, "GET /idle HTTP/1.1\r\nHost: a\r\n\r\n", std::chrono::seconds(10));
+    CHECK(raw_status(raw) == 200);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
+
+    // A body that stops after 2 of its 10 bytes: 408 or a closed connection
+    // after the 1 s body timeout, never a hang.
+    started = std::chrono::steady_clock::now();
+    raw = send_raw(port, "POST /stall HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab", std::chrono::seconds(10));
+    CHECK((raw_status(raw) == 408 || raw.empty()));
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
+
+    // The worker is still serving.
+    CHECK(get(port, "/ok").status == 200);
+}
+
 TEST_CASE("proxy: request smuggling shapes are rejected with 400 and close", "[integration][proxy]")
 {
     echo_upstream up;

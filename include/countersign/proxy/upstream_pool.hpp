@@ -18,6 +18,7 @@
 
 #include <countersign/config/gateway_config.hpp>
 #include <countersign/core/beast.hpp>
+#include <countersign/core/deadline_stream.hpp>
 
 namespace countersign::proxy {
 
@@ -39,9 +40,9 @@ struct upstream_key {
 /// One upstream connection, plain or TLS.
 class upstream_connection {
 public:
-    explicit upstream_connection(net::any_io_executor ex) : tcp_(std::make_unique<beast::tcp_stream>(ex)) {}
+    explicit upstream_connection(net::any_io_executor ex) : tcp_(std::make_unique<deadline_stream>(ex)) {}
 
-    beast::tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *tcp_; }
+    deadline_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *tcp_; }
     bool is_tls() const { return tls_ != nullptr; }
 
     /// Calls f(stream) with the plain or TLS stream.
@@ -58,8 +59,8 @@ public:
 
 private:
     friend class upstream_pool;
-    std::unique_ptr<beast::tcp_stream> tcp_;                    // before the TLS handshake
-    std::unique_ptr<ssl::stream<beast::tcp_stream>> tls_;
+    std::unique_ptr<deadline_stream> tcp_;                    // before the TLS handshake
+    std::unique_ptr<ssl::stream<deadline_stream>> tls_;
 };
 
 using upstream_connection_ptr = std::unique_ptr<upstream_connection>;
@@ -85,6 +86,11 @@ public:
     /// exists, else a new one. Connect failures (DNS, refused, connect
     /// timeout, TLS handshake) are retried `service.retries` times; nothing
     /// has been sent on the connection when this returns.
+    /// A pooled connection to the service that is still usable, or null.
+    /// Synchronous: the usual request needs no coroutine to get one.
+    upstream_connection_ptr take_idle(const config::service_config& service);
+
+    /// A pooled connection if there is one, else a new one.
     net::awaitable<acquire_result> acquire(const config::service_config& service);
 
     /// Returns a connection whose last exchange completed cleanly and that
