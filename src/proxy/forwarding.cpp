@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 
 namespace countersign::proxy {
@@ -113,7 +112,8 @@ std::string normalize_host(std::string_view host)
     }
     std::string out(host);
     for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');  // ASCII only: no locale call per character
     return out;
 }
 
@@ -173,11 +173,7 @@ void set_forwarded_headers(http::fields& f, const forwarded_info& info)
         std::string prior;
         for (const auto& field : f) {
             auto name = field.name_string();
-            bool is_xff = name.size() == 15 &&
-                          std::equal(name.begin(), name.end(), "x-forwarded-for", [](char x, char y) {
-                              return std::tolower(static_cast<unsigned char>(x)) == y;
-                          });
-            if (!is_xff)
+            if (!ascii_iequals(name, "x-forwarded-for"))
                 continue;
             if (!prior.empty())
                 prior += ", ";
