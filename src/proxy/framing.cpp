@@ -1,5 +1,10 @@
 #include <countersign/proxy/framing.hpp>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
@@ -266,37 +271,58 @@ unsigned request_status(framing_error e)
     }
 }
 
+namespace {
+
+// One byte of the line-ending check: a CR must be followed by LF (a CR that
+// is the last byte so far is decided when the next byte arrives), an LF must
+// follow a CR. Returns the error for the byte at i, or none.
+inline framing_error line_ending_at(const char* data, std::size_t size, std::size_t i)
+{
+    if (data[i] == '\r') {
+        if (i + 1 < size && data[i + 1] != '\n')
+            return framing_error::bare_cr;
+    } else if (data[i] == '\n') {
+        if (i == 0 || data[i - 1] != '\r')
+            return framing_error::bare_lf;
+    }
+    return framing_error::none;
+}
+
+}  // namespace
+
 framing_error check_line_endings(std::string_view partial, std::size_t from, std::size_t& scanned)
 {
-    // memchr finds the next CR and the next LF (vectorised); only those
-    // bytes are looked at. Every LF must follow a CR, every CR precede an LF.
+    // The first CR not followed by LF, or LF not preceded by CR, decides.
     const char* data = partial.data();
     const std::size_t size = partial.size();
     std::size_t i = from;
-    while (i < size) {
-        const auto* cr = static_cast<const char*>(std::memchr(data + i, '\r', size - i));
-        const auto* lf = static_cast<const char*>(std::memchr(data + i, '\n', size - i));
-        const std::size_t cr_at = cr ? static_cast<std::size_t>(cr - data) : size;
-        const std::size_t lf_at = lf ? static_cast<std::size_t>(lf - data) : size;
-        if (lf_at < cr_at) {
-            if (lf_at == 0 || data[lf_at - 1] != '\r')
-                return framing_error::bare_lf;
-            i = lf_at + 1;  // its CR was checked before
+#if defined(__SSE2__)
+    // Sixteen bytes per step: masks of the CRs and LFs; a CR's bit must have
+    // an LF bit one above it, an LF's bit a CR bit one below it (the bytes
+    // either side of the block included). Heads are mostly short lines, so
+    // this beats two memchr calls per line.
+    const __m128i cr_v = _mm_set1_epi8('\r');
+    const __m128i lf_v = _mm_set1_epi8('\n');
+    for (; i + 16 <= size; i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+        const unsigned cr = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr_v)));
+        const unsigned lf = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf_v)));
+        if ((cr | lf) == 0)
             continue;
-        }
-        if (cr_at == size) {
-            i = size;
-            break;
-        }
-        if (cr_at + 1 == size) {
-            i = cr_at;  // decide once the next byte arrives
-            break;
-        }
-        if (data[cr_at + 1] != '\n')
-            return framing_error::bare_cr;
-        i = cr_at + 2;
+        const bool lf_after = i + 16 < size && data[i + 16] == '\n';
+        const bool cr_before = i > 0 && data[i - 1] == '\r';
+        unsigned bad_cr = cr & ~((lf >> 1) | (lf_after ? 0x8000u : 0u));
+        if (i + 16 == size)
+            bad_cr &= 0x7fffu;  // the last byte so far: wait for the next
+        const unsigned bad_lf = lf & ~(((cr << 1) & 0xffffu) | (cr_before ? 1u : 0u));
+        if (const unsigned bad = bad_cr | bad_lf; bad != 0)
+            return (bad_cr & (bad & (0u - bad))) != 0 ? framing_error::bare_cr : framing_error::bare_lf;
     }
-    scanned = i;
+#endif
+    for (; i < size; ++i)
+        if (auto e = line_ending_at(data, size, i); e != framing_error::none)
+            return e;
+    scanned = size > from && data[size - 1] == '\r' ? size - 1 : std::max(from, size);
     return framing_error::none;
 }
 

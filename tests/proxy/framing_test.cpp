@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <string>
+
 using namespace countersign;
 using proxy::framing_error;
 
@@ -100,6 +103,59 @@ TEST_CASE("framing: incremental line-ending check", "[proxy][framing]")
     CHECK(scanned == 5);
     CHECK(proxy::check_line_endings("no line end at all", 0, scanned) == framing_error::none);
     CHECK(scanned == 18);
+}
+
+namespace {
+
+// The rule, one byte at a time: the first CR not followed by LF (a CR that is
+// the last byte waits) or LF not preceded by CR decides.
+framing_error reference_line_endings(std::string_view s, std::size_t from, std::size_t& scanned)
+{
+    for (std::size_t i = from; i < s.size(); ++i) {
+        if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] != '\n')
+            return framing_error::bare_cr;
+        if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+            return framing_error::bare_lf;
+    }
+    scanned = !s.empty() && s.size() > from && s.back() == '\r' ? s.size() - 1 : s.size();
+    return framing_error::none;
+}
+
+}  // namespace
+
+TEST_CASE("framing: line-ending scan agrees with a byte loop at every length and offset", "[proxy][framing]")
+{
+    // Every string over {a, CR, LF} is too many; a fixed pseudo-random sample
+    // of them, at lengths around the 16-byte blocks, and every start offset.
+    std::uint32_t seed = 12345;
+    auto next = [&] {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) & 0x7fff;
+    };
+    const char alphabet[] = {'a', 'a', 'a', '\r', '\n'};
+    std::size_t disagreements = 0;
+    for (int round = 0; round < 20000; ++round) {
+        const std::size_t len = next() % 50;
+        std::string s(len, 'a');
+        for (auto& c : s)
+            c = alphabet[next() % 5];
+        // Mostly-valid heads too: CRLF pairs with one defect at most.
+        if (round % 2 == 0)
+            for (std::size_t i = 0; i + 1 < len; i += 1 + next() % 7)
+                s[i] = '\r', s[i + 1] = '\n';
+        for (std::size_t from = 0; from <= len; ++from) {
+            std::size_t got_scanned = 999, want_scanned = 999;
+            const auto got = proxy::check_line_endings(s, from, got_scanned);
+            const auto want = reference_line_endings(s, from, want_scanned);
+            if (got != want || (got == framing_error::none && got_scanned != want_scanned)) {
+                ++disagreements;
+                INFO("len " << len << " from " << from);
+                CHECK(got == want);
+                CHECK(got_scanned == want_scanned);
+            }
+        }
+    }
+    CHECK(disagreements == 0);
 }
 
 TEST_CASE("framing: Content-Length and Transfer-Encoding (H01-H05)", "[proxy][framing]")
