@@ -36,17 +36,31 @@ bool is_value_char(unsigned char c)
     return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
 }
 
-// Every byte a field-value may hold (HTAB, SP, VCHAR, obs-text), checked
-// eight bytes per step; a word with a control byte (a tab, say) is checked
-// byte by byte.
+// Every byte a field-value may hold (HTAB, SP, VCHAR, obs-text): sixteen
+// bytes per step with SSE2 (eight with SWAR elsewhere); a block with a
+// control byte (a tab, say) is checked byte by byte.
 bool valid_field_value(std::string_view v)
 {
     const char* p = v.data();
     std::size_t n = v.size();
+#if defined(__SSE2__)
+    const __m128i below_space = _mm_set1_epi8(0x1f);
+    const __m128i del = _mm_set1_epi8(0x7f);
+    for (; n >= 16; p += 16, n -= 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // x <= 0x1f unsigned, or x == 0x7f
+        const __m128i ctl = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, below_space), x), _mm_cmpeq_epi8(x, del));
+        if (_mm_movemask_epi8(ctl) == 0)
+            continue;
+        for (int i = 0; i < 16; ++i)
+            if (!is_value_char(static_cast<unsigned char>(p[i])))
+                return false;
+    }
+#endif
     for (; n >= 8; p += 8, n -= 8) {
         const auto x = detail::load8(p);
-        const bool del = detail::any_byte_below(x ^ (detail::swar_ones * 0x7F), 1);
-        if (!del && !detail::any_byte_below(x, 0x20))
+        const bool has_del = detail::any_byte_below(x ^ (detail::swar_ones * 0x7F), 1);
+        if (!has_del && !detail::any_byte_below(x, 0x20))
             continue;
         for (int i = 0; i < 8; ++i)
             if (!is_value_char(static_cast<unsigned char>(p[i])))
