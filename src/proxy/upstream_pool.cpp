@@ -69,11 +69,14 @@ bool upstream_pool::alive(upstream_connection& c)
     }
 }
 
-void upstream_pool::release(const upstream_key& key, upstream_connection_ptr conn)
+void upstream_pool::release(const config::service_config& service, upstream_connection_ptr conn)
 {
     if (!conn || conn->requests >= settings_.upstream_keepalive_max_requests)
         return;
-    auto& list = idle_[key];
+    auto it = idle_.find(service);
+    if (it == idle_.end())
+        it = idle_.emplace(upstream_key::of(service), std::list<upstream_connection_ptr>{}).first;
+    auto& list = it->second;
     if (list.size() >= settings_.upstream_keepalive_pool_size)
         return;
     conn->idle_since = std::chrono::steady_clock::now();
@@ -111,7 +114,7 @@ ssl::context* upstream_pool::tls_context(const upstream_key& key, error_code& ec
 
 upstream_connection_ptr upstream_pool::take_idle(const config::service_config& service)
 {
-    auto it = idle_.find(upstream_key::of(service));
+    auto it = idle_.find(service);
     if (it == idle_.end())
         return nullptr;
     auto& list = it->second;

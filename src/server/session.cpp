@@ -527,7 +527,7 @@ private:
         auto outcome = co_await conn->visit([&](auto& up) { return run_exchange(stream_, buf_, up, x, w_); });
         if (outcome.reusable) {
             conn->requests++;
-            w_.pool.release(proxy::upstream_key::of(*ctx.service), std::move(conn));
+            w_.pool.release(*ctx.service, std::move(conn));
         }
     }
 

@@ -82,20 +82,19 @@ public:
     upstream_pool(net::any_io_executor ex, const config::node_config& settings);
     ~upstream_pool();
 
+    /// A pooled connection to the service's target that is still usable,
+    /// or null. Synchronous: the usual request needs no coroutine to get one.
+    upstream_connection_ptr take_idle(const config::service_config& service);
+
     /// An idle pooled connection to the service's target if a live one
     /// exists, else a new one. Connect failures (DNS, refused, connect
     /// timeout, TLS handshake) are retried `service.retries` times; nothing
     /// has been sent on the connection when this returns.
-    /// A pooled connection to the service that is still usable, or null.
-    /// Synchronous: the usual request needs no coroutine to get one.
-    upstream_connection_ptr take_idle(const config::service_config& service);
-
-    /// A pooled connection if there is one, else a new one.
     net::awaitable<acquire_result> acquire(const config::service_config& service);
 
-    /// Returns a connection whose last exchange completed cleanly and that
-    /// may be kept alive.
-    void release(const upstream_key& key, upstream_connection_ptr conn);
+    /// Returns a connection to the service's target whose last exchange
+    /// completed cleanly and that may be kept alive.
+    void release(const config::service_config& service, upstream_connection_ptr conn);
 
     /// Closes every idle connection (shutdown).
     void close_all();
@@ -109,7 +108,19 @@ private:
 
     net::any_io_executor ex_;
     const config::node_config& settings_;
-    std::map<upstream_key, std::list<upstream_connection_ptr>> idle_;
+    /// Orders keys, and keys against a service's target fields, so that a
+    /// lookup by service builds no key (no string copies per request).
+    struct key_less {
+        using is_transparent = void;
+        static auto tie(const config::service_config& s)
+        {
+            return std::tie(s.protocol, s.host, s.port, s.tls_verify, s.ca_certificates);
+        }
+        bool operator()(const upstream_key& a, const upstream_key& b) const { return a.tie() < b.tie(); }
+        bool operator()(const upstream_key& a, const config::service_config& b) const { return a.tie() < tie(b); }
+        bool operator()(const config::service_config& a, const upstream_key& b) const { return tie(a) < b.tie(); }
+    };
+    std::map<upstream_key, std::list<upstream_connection_ptr>, key_less> idle_;
     std::map<std::pair<bool, std::string>, std::unique_ptr<ssl::context>> tls_contexts_;
 };
 
