@@ -12,7 +12,7 @@ TEST_CASE("text: all_visible_ascii agrees with a byte loop for every byte at eve
     CHECK(all_visible_ascii("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_~!"));
     for (int b = 0; b < 256; ++b) {
         const bool visible = b >= 0x21 && b <= 0x7e;
-        for (std::size_t len : {1u, 7u, 8u, 9u, 17u, 24u}) {
+        for (std::size_t len : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 24u, 31u, 32u, 33u, 40u}) {
             for (std::size_t at = 0; at < len; ++at) {
                 std::string s(len, 'A');
                 s[at] = static_cast<char>(b);
@@ -21,6 +21,14 @@ TEST_CASE("text: all_visible_ascii agrees with a byte loop for every byte at eve
             }
         }
     }
+}
+
+TEST_CASE("text: ascii_lower folds A-Z only", "[core][text]")
+{
+    CHECK(ascii_lower("X-Forwarded-For") == "x-forwarded-for");
+    CHECK(ascii_lower("Bearer ABC-xyz_09") == "bearer abc-xyz_09");
+    CHECK(ascii_lower("\xc3\x89t\xc3\xa9") == "\xc3\x89t\xc3\xa9");  // no locale folding of UTF-8 bytes
+    CHECK(ascii_lower("@[`{") == "@[`{");                           // the neighbours of A-Z and a-z
 }
 
 TEST_CASE("text: ascii_iequals and trim_ows", "[core][text]")

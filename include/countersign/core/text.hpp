@@ -1,20 +1,25 @@
 // Small ASCII text helpers shared by the HTTP-facing code.
 #pragma once
 
-#include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace countersign {
 
-/// ASCII lower-case copy (header names, media types, tokens).
+/// ASCII lower-case copy (header names, media types, tokens); no locale
+/// is consulted and bytes outside A-Z are kept as they are.
 inline std::string ascii_lower(std::string_view s)
 {
     std::string out(s);
     for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
     return out;
 }
 
@@ -88,11 +93,24 @@ inline bool any_byte_above(std::uint64_t x, unsigned n) noexcept
 }  // namespace detail
 
 /// True when every byte of `s` is visible ASCII (0x21 to 0x7E): no space,
-/// control, DEL or non-ASCII byte. Checks eight bytes per step.
+/// control, DEL or non-ASCII byte. Checks sixteen bytes per step with SSE2,
+/// eight elsewhere (a bearer token is hundreds of bytes).
 inline bool all_visible_ascii(std::string_view s) noexcept
 {
     const char* p = s.data();
     std::size_t n = s.size();
+#if defined(__SSE2__)
+    // As signed bytes, the visible ones are exactly those > 0x20 and < 0x7F
+    // (bytes from 0x80 up are negative).
+    const __m128i above_space = _mm_set1_epi8(0x20);
+    const __m128i del = _mm_set1_epi8(0x7f);
+    for (; n >= 16; p += 16, n -= 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, above_space), _mm_cmplt_epi8(x, del));
+        if (_mm_movemask_epi8(ok) != 0xffff)
+            return false;
+    }
+#endif
     for (; n >= 8; p += 8, n -= 8) {
         const auto x = detail::load8(p);
         if (detail::any_byte_below(x, 0x21) || detail::any_byte_above(x, 0x7E))
