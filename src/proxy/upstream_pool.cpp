@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -23,7 +24,7 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 upstream_key upstream_key::of(const config::service_config& s)
 {
-    return upstream_key{s.protocol, s.host, s.port, s.tls_verify, s.ca_certificates};
+    return std::apply([](const auto&... field) { return upstream_key{field...}; }, tie(s));
 }
 
 upstream_pool::upstream_pool(net::any_io_executor ex, const config::node_config& settings)

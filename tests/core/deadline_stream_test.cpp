@@ -15,7 +15,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -54,6 +53,25 @@ struct pair_fixture {
         co_await t.async_wait(use_tuple);
     }
 
+    /// One read on the client; what it got goes to `data`.
+    net::awaitable<error_code> read_once(std::string* data = nullptr)
+    {
+        std::array<char, 16> buf;
+        auto [ec, n] = co_await client->async_read_some(net::buffer(buf), use_tuple);
+        if (data)
+            data->assign(buf.data(), ec ? 0 : n);
+        co_return ec;
+    }
+
+    /// The server writes `text` after `delay`, while the test body waits.
+    void write_later(std::chrono::milliseconds delay, std::string text)
+    {
+        net::co_spawn(ioc, [this, delay, text]() -> net::awaitable<void> {
+            co_await sleep(delay);
+            net::write(server, net::buffer(text));
+        }, net::detached);
+    }
+
     /// Runs `body` to completion, with a 20 s guard.
     template <class F>
     void run(F body)
@@ -82,10 +100,8 @@ TEST_CASE("deadline_stream: a read with nothing to read times out and closes the
     pair_fixture f;
     error_code got;
     f.run([&]() -> net::awaitable<void> {
-        std::array<char, 16> buf;
         f.client->expires_after(30ms);
-        auto [ec, n] = co_await f.client->async_read_some(net::buffer(buf), use_tuple);
-        got = ec;
+        got = co_await f.read_once();
     });
     CHECK(got == beast::error::timeout);
     CHECK(f.client->timed_out());
@@ -99,18 +115,15 @@ TEST_CASE("deadline_stream: data that arrives in time is read, and the watchdog 
     std::string got;
     error_code later;
     f.run([&]() -> net::awaitable<void> {
-        std::array<char, 16> buf;
         f.client->expires_after(200ms);
         net::write(f.server, net::buffer(std::string_view("hello")));
-        auto [ec, n] = co_await f.client->async_read_some(net::buffer(buf), use_tuple);
-        got.assign(buf.data(), ec ? 0 : n);
+        co_await f.read_once(&got);
         // The 200 ms deadline passes while nothing is in flight...
         f.client->expires_after(1h);
         co_await f.sleep(400ms);
         // ...but it was replaced, so the socket is still open and usable.
         net::write(f.server, net::buffer(std::string_view("again")));
-        auto [ec2, n2] = co_await f.client->async_read_some(net::buffer(buf), use_tuple);
-        later = ec2;
+        later = co_await f.read_once();
     });
     CHECK(got == "hello");
     CHECK_FALSE(later);
@@ -122,16 +135,10 @@ TEST_CASE("deadline_stream: a deadline moved later is honoured after the earlier
     pair_fixture f;
     error_code got;
     f.run([&]() -> net::awaitable<void> {
-        std::array<char, 16> buf;
         f.client->expires_after(30ms);
         f.client->expires_after(1h);
-        // The server writes only after the first deadline has passed.
-        net::co_spawn(f.ioc, [&]() -> net::awaitable<void> {
-            co_await f.sleep(300ms);
-            net::write(f.server, net::buffer(std::string_view("late")));
-        }, net::detached);
-        auto [ec, n] = co_await f.client->async_read_some(net::buffer(buf), use_tuple);
-        got = ec;
+        f.write_later(300ms, "late");  // only after the first deadline has passed
+        got = co_await f.read_once();
     });
     CHECK_FALSE(got);
     CHECK_FALSE(f.client->timed_out());
@@ -142,11 +149,9 @@ TEST_CASE("deadline_stream: a deadline moved earlier fires at the earlier time",
     pair_fixture f;
     error_code got;
     f.run([&]() -> net::awaitable<void> {
-        std::array<char, 16> buf;
         f.client->expires_after(1h);
         f.client->expires_after(30ms);
-        auto [ec, n] = co_await f.client->async_read_some(net::buffer(buf), use_tuple);
-        got = ec;
+        got = co_await f.read_once();
     });
     CHECK(got == beast::error::timeout);  // without the re-arm the guard would stop the test after 20 s
 }
@@ -158,16 +163,12 @@ TEST_CASE("deadline_stream: a deadline that passed while idle fails the next ope
     error_code first, second;
     std::string data;
     f.run([&]() -> net::awaitable<void> {
-        std::array<char, 16> buf;
         f.client->expires_after(30ms);
         co_await f.sleep(300ms);
         net::write(f.server, net::buffer(std::string_view("ready")));
-        auto [ec, n] = co_await f.client->async_read_some(net::buffer(buf), use_tuple);
-        first = ec;
+        first = co_await f.read_once();
         f.client->expires_after(1h);
-        auto [ec2, n2] = co_await f.client->async_read_some(net::buffer(buf), use_tuple);
-        second = ec2;
-        data.assign(buf.data(), ec2 ? 0 : n2);
+        second = co_await f.read_once(&data);
     });
     CHECK(first == beast::error::timeout);
     CHECK_FALSE(second);
@@ -179,15 +180,10 @@ TEST_CASE("deadline_stream: expires_never removes the deadline", "[core][deadlin
     pair_fixture f;
     error_code got;
     f.run([&]() -> net::awaitable<void> {
-        std::array<char, 16> buf;
         f.client->expires_after(30ms);
         f.client->expires_never();
-        net::co_spawn(f.ioc, [&]() -> net::awaitable<void> {
-            co_await f.sleep(300ms);
-            net::write(f.server, net::buffer(std::string_view("x")));
-        }, net::detached);
-        auto [ec, n] = co_await f.client->async_read_some(net::buffer(buf), use_tuple);
-        got = ec;
+        f.write_later(300ms, "x");
+        got = co_await f.read_once();
     });
     CHECK_FALSE(got);
 }

@@ -13,9 +13,9 @@
 //
 // Semantics follow beast::tcp_stream where the server relies on them:
 // - a deadline applies to the operations in flight when it passes: they
-//   fail with boost::beast::error::timeout and the socket is closed;
+//   fail with beast::error::timeout and the socket is closed;
 // - a deadline that passes while nothing is in flight makes the next
-//   operation fail with boost::beast::error::timeout at once, until a new deadline
+//   operation fail with beast::error::timeout at once, until a new deadline
 //   is set;
 // - expires_never() removes the deadline.
 // Reads and writes share the deadline (the server never runs both at once
@@ -52,8 +52,26 @@ class deadline_stream {
         clock::time_point wake = clock::time_point::max();      ///< when the watchdog wakes; max: not waiting
         unsigned in_flight = 0;                                  ///< reads, writes and connects pending
         bool timed_out = false;                                  ///< the watchdog closed the socket
-        bool lapsed = false;  ///< the deadline passed with nothing in flight
+        bool lapsed = false;                                     ///< the deadline passed with nothing in flight
         unsigned generation = 0;  ///< of the current watchdog wait; older waits are stale
+
+        /// Counts an operation in; false (nothing counted) when the deadline
+        /// has already passed and the operation must fail at once.
+        bool start() noexcept
+        {
+            if (lapsed || timed_out)
+                return false;
+            ++in_flight;
+            return true;
+        }
+        /// Counts an operation out; an abort by the watchdog becomes a timeout.
+        error_code finish(error_code ec) noexcept
+        {
+            --in_flight;
+            if (ec && timed_out)
+                ec = boost::beast::error::timeout;
+            return ec;
+        }
     };
 
     struct watchdog {
@@ -110,7 +128,7 @@ public:
     }
 
     /// Completion handler wrapper: counts the operation out and reports an
-    /// abort caused by the watchdog as boost::beast::error::timeout. Carries the
+    /// abort caused by the watchdog as beast::error::timeout. Carries the
     /// wrapped handler's executor, allocator and cancellation slot.
     template <class Handler>
     struct completion {
@@ -120,10 +138,7 @@ public:
         template <class... Args>
         void operator()(error_code ec, Args&&... args)
         {
-            --s_->in_flight;
-            if (ec && s_->timed_out)
-                ec = boost::beast::error::timeout;
-            std::move(handler_)(ec, std::forward<Args>(args)...);
+            std::move(handler_)(s_->finish(ec), std::forward<Args>(args)...);
         }
     };
 
@@ -131,21 +146,9 @@ public:
     /// net::async_connect), so that the deadline applies to it: call begin()
     /// before starting it and end() with its result. begin() returns false,
     /// and the operation must not be started, when the deadline has already
-    /// passed; end() maps an abort by the watchdog to boost::beast::error::timeout.
-    bool begin() noexcept
-    {
-        if (s_->lapsed || s_->timed_out)
-            return false;
-        ++s_->in_flight;
-        return true;
-    }
-    error_code end(error_code ec) noexcept
-    {
-        --s_->in_flight;
-        if (ec && s_->timed_out)
-            ec = boost::beast::error::timeout;
-        return ec;
-    }
+    /// passed; end() maps an abort by the watchdog to beast::error::timeout.
+    bool begin() noexcept { return s_->start(); }
+    error_code end(error_code ec) noexcept { return s_->finish(ec); }
 
 private:
     template <bool Write>
@@ -156,13 +159,12 @@ private:
         void operator()(Handler&& handler, const Buffers& buffers) const
         {
             state* s = sp->get();
-            if (s->lapsed || s->timed_out) {
+            if (!s->start()) {
                 error_code ec = boost::beast::error::timeout;
                 net::post(s->socket.get_executor(),
                           net::append(std::forward<Handler>(handler), ec, std::size_t{0}));
                 return;
             }
-            ++s->in_flight;
             // The handler keeps the state alive: the socket's operation may
             // complete (aborted) after the stream object is gone.
             completion<std::decay_t<Handler>> c{std::forward<Handler>(handler), *sp};

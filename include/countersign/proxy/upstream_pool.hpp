@@ -34,6 +34,11 @@ struct upstream_key {
 
     static upstream_key of(const config::service_config& s);
     auto tie() const { return std::tie(scheme, host, port, tls_verify, ca_certificates); }
+    /// The same fields of a service, in the same order, without copying them.
+    static auto tie(const config::service_config& s)
+    {
+        return std::tie(s.protocol, s.host, s.port, s.tls_verify, s.ca_certificates);
+    }
     bool operator<(const upstream_key& o) const { return tie() < o.tie(); }
 };
 
@@ -112,13 +117,15 @@ private:
     /// lookup by service builds no key (no string copies per request).
     struct key_less {
         using is_transparent = void;
-        static auto tie(const config::service_config& s)
-        {
-            return std::tie(s.protocol, s.host, s.port, s.tls_verify, s.ca_certificates);
-        }
         bool operator()(const upstream_key& a, const upstream_key& b) const { return a.tie() < b.tie(); }
-        bool operator()(const upstream_key& a, const config::service_config& b) const { return a.tie() < tie(b); }
-        bool operator()(const config::service_config& a, const upstream_key& b) const { return tie(a) < b.tie(); }
+        bool operator()(const upstream_key& a, const config::service_config& b) const
+        {
+            return a.tie() < upstream_key::tie(b);
+        }
+        bool operator()(const config::service_config& a, const upstream_key& b) const
+        {
+            return upstream_key::tie(a) < b.tie();
+        }
     };
     std::map<upstream_key, std::list<upstream_connection_ptr>, key_less> idle_;
     std::map<std::pair<bool, std::string>, std::unique_ptr<ssl::context>> tls_contexts_;
