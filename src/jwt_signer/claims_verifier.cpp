@@ -205,11 +205,20 @@ claims_verifier::claims_verifier(claims_config cfg)
 
 auth_status claims_verifier::verify(const json& doc, const clock& clk) const
 {
-    const std::int64_t now = clk.unix_seconds();
-    for (auto check : {&claims_verifier::check_expiry, &claims_verifier::check_notbefore}) {
-        if (auto s = (this->*check)(doc, now); !s.ok())
-            return s;
-    }
+    if (auto s = verify_time(doc, clk.unix_seconds()); !s.ok())
+        return s;
+    return verify_static(doc);
+}
+
+auth_status claims_verifier::verify_time(const json& doc, std::int64_t now) const
+{
+    if (auto s = check_expiry(doc, now); !s.ok())
+        return s;
+    return check_notbefore(doc, now);
+}
+
+auth_status claims_verifier::verify_static(const json& doc) const
+{
     for (auto check : {&claims_verifier::check_issuer, &claims_verifier::check_audience,
                        &claims_verifier::check_subject, &claims_verifier::check_required_claims,
                        &claims_verifier::check_optional_claims, &claims_verifier::check_scopes}) {

@@ -145,18 +145,21 @@ void jwt_signer_plugin::reject(pipeline::request_context& ctx, token_kind kind, 
     ctx.exit = std::move(r);
 }
 
-net::awaitable<result<keyset_ptr>> jwt_signer_plugin::signing_keyset(const signing_settings& s, std::string& why) const
+net::awaitable<result<keyset_ptr>> jwt_signer_plugin::url_signing_keyset(const signing_settings& s,
+                                                                          std::string& why) const
 {
     auto ex = co_await net::this_coro::executor;
-    if (s.keyset_is_url) {
-        auto ks = co_await services_->url_keyset(s.keyset, s.keyset_fetch, false);
-        if (!ks) {
-            why = ks.error().message;
-            co_return ks.error().code;
-        }
-        services_->maybe_rotate(s.keyset, s.keyset_rotate_period, &s.keyset_fetch, ex);
-        co_return *ks;
+    auto ks = co_await services_->url_keyset(s.keyset, s.keyset_fetch, false);
+    if (!ks) {
+        why = ks.error().message;
+        co_return ks.error().code;
     }
+    services_->maybe_rotate(s.keyset, s.keyset_rotate_period, &s.keyset_fetch, ex);
+    co_return *ks;
+}
+
+result<keyset_ptr> jwt_signer_plugin::named_signing_keyset(const signing_settings& s, std::string& why) const
+{
     auto ks = services_->keysets().find(s.keyset);
     if (!ks) {
         // Deleted through the admin API since load: Kong regenerates it on
@@ -164,12 +167,12 @@ net::awaitable<result<keyset_ptr>> jwt_signer_plugin::signing_keyset(const signi
         auto made = services_->keysets().get_or_create(s.keyset, cfg_.keyset_generation);
         if (!made) {
             why = made.error().message;
-            co_return made.error().code;
+            return made.error().code;
         }
         ks = *made;
     }
-    services_->maybe_rotate(s.keyset, s.keyset_rotate_period, nullptr, ex);
-    co_return ks;
+    services_->maybe_rotate(s.keyset, s.keyset_rotate_period, nullptr, {});
+    return ks;
 }
 
 net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) const
@@ -188,14 +191,20 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
         const auto& slot = *rt.cfg;
         const std::string name(token_display_name(k));
 
-        std::optional<std::string> value;
+        // The token is copied out of the header before the header goes.
+        extraction ext;
         if (slot.extractor.location().configured()) {
             const auto& header = slot.extractor.location().header_name;
             auto it = req.find(header);
-            if (it != req.end()) value = std::string(it->value());
-            req.erase(header);
+            if (it != req.end()) {
+                ext = slot.extractor.extract_value(std::string_view(it->value()));
+                req.erase(header);
+            } else {
+                ext = slot.extractor.extract_value(std::nullopt);
+            }
+        } else {
+            ext = slot.extractor.extract_value(std::nullopt);
         }
-        auto ext = slot.extractor.extract_value(value ? std::optional<std::string_view>(*value) : std::nullopt);
         if (!ext.status.ok()) {
             reject(ctx, k, ext.status, claim_source::payload, timer);
             break;
@@ -209,7 +218,14 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
         // One digest per token: the key of both token caches.
         std::optional<token_digest> digest;
         if (rt.minted || rt.authenticator->verified_cache_enabled()) digest = digest_token(ext.token);
-        auto outcome = co_await rt.authenticator->authenticate(ext.token, timer, digest ? &*digest : nullptr);
+        // A warm token is served without a coroutine frame.
+        std::optional<slot_outcome> cached;
+        if (digest) cached = rt.authenticator->authenticate_cached(*digest, timer);
+        slot_outcome outcome;
+        if (cached)
+            outcome = std::move(*cached);
+        else
+            outcome = co_await rt.authenticator->authenticate_uncached(ext.token, timer, digest ? &*digest : nullptr);
         if (!outcome.status.ok()) {
             reject(ctx, k, outcome.status, outcome.failed_source, timer);
             break;
@@ -243,7 +259,11 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
         // Re-signing.
         if (slot.signing.enabled) {
             std::string why;
-            auto ks = co_await signing_keyset(slot.signing, why);
+            result<keyset_ptr> ks = keyset_ptr{};
+            if (slot.signing.keyset_is_url)
+                ks = co_await url_signing_keyset(slot.signing, why);
+            else
+                ks = named_signing_keyset(slot.signing, why);
             if (!ks) {
                 reject(ctx, k, auth_fail(auth_errc::keyset_unavailable, "signing keyset: " + why),
                        claim_source::payload, timer);

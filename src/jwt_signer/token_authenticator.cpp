@@ -46,17 +46,53 @@ token_authenticator::token_authenticator(const token_slot_config& slot, std::sha
 net::awaitable<slot_outcome> token_authenticator::authenticate(std::string token, step_timer& timer,
                                                                const token_digest* digest) const
 {
+    if (digest) {
+        if (auto hit = authenticate_cached(*digest, timer)) co_return std::move(*hit);
+    }
+    co_return co_await authenticate_uncached(std::move(token), timer, digest);
+}
+
+std::optional<slot_outcome> token_authenticator::authenticate_cached(const token_digest& digest,
+                                                                     step_timer& timer) const
+{
+    // Only JWS tokens that verified are stored, so a hit needs no
+    // classification (which decodes and parses the header) either.
+    if (!verified_) return std::nullopt;
+    const std::uint64_t jwks_change = jwks_ ? jwks_->change_count() : 0;
+    const std::int64_t now = clock_.unix_seconds();
+    auto hit = verified_->find_entry(digest, now, jwks_change);
+    if (!hit) return std::nullopt;
+
+    jwt_signer_metrics::get().verified_hits.inc();
+    const auto name = token_display_name(slot_.kind);
+    timer.mark(name, " is ", to_string(token_type::jws));
+    timer.mark(name, " verified claims from the cache");
+    std::optional<slot_outcome> o(std::in_place);
+    o->type = token_type::jws;
+    o->payload_source = claims_source::jws_payload;
+    // The same order as claims_verifier::verify: time checks first.
+    if (auto st = payload_checks_.verify_time(*hit->payload, now); !st.ok()) {
+        o->status = std::move(st);
+        return o;
+    }
+    if (!hit->static_claims.ok()) {
+        o->status = std::move(hit->static_claims);
+        return o;
+    }
+    o->payload = std::move(hit->payload);
+    timer.mark(name, " claims verified");
+    return o;
+}
+
+net::awaitable<slot_outcome> token_authenticator::authenticate_uncached(std::string token, step_timer& timer,
+                                                                        const token_digest* digest) const
+{
     const auto name = std::string(token_display_name(slot_.kind));
-    // The verified-token cache is looked at first: only JWS tokens that
-    // verified are stored, so a hit needs no classification (which decodes
-    // and parses the header) either.
     const bool cached = verified_ && digest;
     // Read before verifying: a JWKS change after this point makes the
     // entry stored below stale.
     const std::uint64_t jwks_change = cached && jwks_ ? jwks_->change_count() : 0;
-    std::shared_ptr<const nlohmann::json> hit;
-    if (cached) hit = verified_->find(*digest, clock_.unix_seconds(), jwks_change);
-    const token_type type = hit ? token_type::jws : classify_token(token);
+    const token_type type = classify_token(token);
     timer.mark(name, " is ", to_string(type));
 
     if (type == token_type::jwe) co_return failed(auth_errc::unsupported_token, "jwe tokens are not supported");
@@ -65,26 +101,24 @@ net::awaitable<slot_outcome> token_authenticator::authenticate(std::string token
     slot_outcome o;
     o.type = type;
     o.payload_source = claims_source::jws_payload;
-    if (hit) {
-        jwt_signer_metrics::get().verified_hits.inc();
-        o.payload = std::move(hit);
-        timer.mark(name, " verified claims from the cache");
-    } else {
-        if (cached) jwt_signer_metrics::get().verified_misses.inc();
-        auto v = co_await verifier_.verify(std::move(token));
-        timer.mark(name, slot_.verifier.verify_signature ? " signature verification" : " decoded (verification off)");
-        if (!v.status.ok()) {
-            o.status = std::move(v.status);
-            co_return o;
-        }
-        std::optional<std::int64_t> exp_limit;
-        if (auto it = v.payload.find("exp"); it != v.payload.end() && it->is_number())
-            exp_limit = static_cast<std::int64_t>(it->get<double>()) +
-                        static_cast<std::int64_t>(std::max(0.0, slot_.payload_claims.leeway)) + 1;
-        o.payload = std::make_shared<const nlohmann::json>(std::move(v.payload));
-        if (cached) verified_->store(*digest, o.payload, jwks_change, clock_.unix_seconds(), exp_limit);
+    if (cached) jwt_signer_metrics::get().verified_misses.inc();
+    auto v = co_await verifier_.verify(std::move(token));
+    timer.mark(name, slot_.verifier.verify_signature ? " signature verification" : " decoded (verification off)");
+    if (!v.status.ok()) {
+        o.status = std::move(v.status);
+        co_return o;
     }
-    if (auto st = payload_checks_.verify(*o.payload, clock_); !st.ok()) {
+    std::optional<std::int64_t> exp_limit;
+    if (auto it = v.payload.find("exp"); it != v.payload.end() && it->is_number())
+        exp_limit = static_cast<std::int64_t>(it->get<double>()) +
+                    static_cast<std::int64_t>(std::max(0.0, slot_.payload_claims.leeway)) + 1;
+    o.payload = std::make_shared<const nlohmann::json>(std::move(v.payload));
+    const std::int64_t now = clock_.unix_seconds();
+    auth_status st = payload_checks_.verify_time(*o.payload, now);
+    auth_status static_claims = payload_checks_.verify_static(*o.payload);
+    if (st.ok()) st = static_claims;
+    if (cached) verified_->store(*digest, o.payload, jwks_change, now, exp_limit, std::move(static_claims));
+    if (!st.ok()) {
         o.status = std::move(st);
         o.payload = nullptr;
         co_return o;

@@ -42,23 +42,30 @@ verified_token_cache::verified_token_cache(std::size_t capacity, std::int64_t ma
 std::shared_ptr<const nlohmann::json> verified_token_cache::find(const token_digest& k, std::int64_t now_unix,
                                                                  std::uint64_t jwks_change)
 {
+    auto e = find_entry(k, now_unix, jwks_change);
+    return e ? std::move(e->payload) : nullptr;
+}
+
+std::optional<verified_entry> verified_token_cache::find_entry(const token_digest& k, std::int64_t now_unix,
+                                                               std::uint64_t jwks_change)
+{
     auto e = lru_.get(k);
-    if (!e) return nullptr;
+    if (!e) return std::nullopt;
     if (now_unix >= e->not_after || e->jwks_change != jwks_change) {
         lru_.erase(k);
-        return nullptr;
+        return std::nullopt;
     }
-    return e->payload;
+    return e;
 }
 
 void verified_token_cache::store(const token_digest& k, std::shared_ptr<const nlohmann::json> payload,
                                  std::uint64_t jwks_change, std::int64_t now_unix,
-                                 std::optional<std::int64_t> exp_limit)
+                                 std::optional<std::int64_t> exp_limit, auth_status static_claims)
 {
     std::int64_t not_after = now_unix + max_age_;
     if (exp_limit) not_after = std::min(not_after, *exp_limit);
     if (not_after <= now_unix) return;
-    lru_.put(k, verified_entry{std::move(payload), jwks_change, not_after});
+    lru_.put(k, verified_entry{std::move(payload), std::move(static_claims), jwks_change, not_after});
 }
 
 minted_token_cache::minted_token_cache(std::size_t capacity, std::int64_t margin_seconds,

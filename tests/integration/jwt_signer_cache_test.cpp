@@ -80,6 +80,43 @@ TEST_CASE("jwt-signer caches: a cached verification never outlives the token's e
     CHECK(metric(gw, "countersign_jwt_signer_results_total", "result=\"expired\"") == 1);
 }
 
+TEST_CASE("jwt-signer caches: a cached token that fails a claim check fails it on every request",
+          "[integration][jwt_signer][cache]")
+{
+    // The verified-token cache keeps the outcome of the checks that do not
+    // depend on the time (issuer, audience, scopes, ...); a hit must give
+    // the same answer as a fresh verification, not a pass.
+    idp_server idp;
+    idp.set_jwks(idp_keys::get().jwks);
+    echo_upstream up;
+    json cfg{{"access_token_jwks_uri", idp.url(idp_server::jwks_path)},
+             {"channel_token_optional", true},
+             {"access_token_issuers_allowed", json::array({"https://idp.example"})},
+             {"access_token_scopes_required", json::array({"tea"})}};
+    gateway_process gw(gateway_yaml(up.port(), cfg));
+
+    const auto token = idp_keys::get().token(default_claims());  // scope "openid coffee"
+    const auto first = get(gw.proxy_port(), "/api", {{"Authorization", bearer(token)}});
+    CHECK(first.status == 403);
+    for (int i = 0; i < 3; ++i) {
+        auto r = get(gw.proxy_port(), "/api", {{"Authorization", bearer(token)}});
+        CHECK(r.status == first.status);
+        CHECK(r.header("www-authenticate") == first.header("www-authenticate"));
+    }
+    CHECK(metric(gw, "countersign_verified_token_cache_hits_total") >= 1);
+    CHECK(metric(gw, "countersign_jwt_signer_results_total", "result=\"scope\"") == 4);
+    CHECK(up.requests() == 0);
+
+    // The same issuer with the scope passes, cached or not: the checks are
+    // per token, not per issuer.
+    auto claims = default_claims();
+    claims["scope"] = "tea";
+    const auto good = idp_keys::get().token(claims);
+    for (int i = 0; i < 3; ++i)
+        CHECK(get(gw.proxy_port(), "/api", {{"Authorization", bearer(good)}}).status == 200);
+    CHECK(up.requests() == 3);
+}
+
 TEST_CASE("jwt-signer caches: removing the IdP key drops the cached verification after the refetch",
           "[integration][jwt_signer][cache]")
 {

@@ -416,3 +416,51 @@ TEST_CASE("config from Kong's field names", "[jwt_signer][claims]")
         CHECK(c.leeway == 0);
     }
 }
+
+TEST_CASE("the time checks and the static checks split verify in two", "[jwt_signer][claims]")
+{
+    manual_clock clk(now);
+    auto cfg = payload_cfg();
+    cfg.issuers_allowed = {"https://idp.example/"};
+    cfg.scopes_required = {"read"};
+    cfg.verify_notbefore = true;  // off by default, as in Kong
+    const claims_verifier v(cfg);
+    const json good{{"iss", "https://idp.example/"}, {"scope", "read"}, {"exp", now + 10}};
+
+    SECTION("a good document passes both, and verify")
+    {
+        CHECK(v.verify_time(good, now).ok());
+        CHECK(v.verify_static(good).ok());
+        CHECK(v.verify(good, clk).ok());
+    }
+    SECTION("the time checks read only exp and nbf, at the time given")
+    {
+        auto bad_issuer = good;
+        bad_issuer["iss"] = "https://evil.example/";
+        CHECK(v.verify_time(bad_issuer, now).ok());
+        CHECK(v.verify_time(good, now + 11).code == auth_errc::expired);
+        auto later = good;
+        later["nbf"] = now + 5;
+        CHECK(v.verify_time(later, now).code == auth_errc::not_yet_valid);
+        CHECK(v.verify_time(later, now + 5).ok());
+    }
+    SECTION("the static checks ignore the time")
+    {
+        auto expired = good;
+        expired["exp"] = now - 100;
+        CHECK(v.verify_static(expired).ok());
+        auto no_scope = good;
+        no_scope["scope"] = "write";
+        CHECK(v.verify_static(no_scope).code == auth_errc::scope);
+        auto bad_issuer = good;
+        bad_issuer["iss"] = "https://evil.example/";
+        CHECK(v.verify_static(bad_issuer).code == auth_errc::issuer);
+    }
+    SECTION("verify reports a time failure before a static one")
+    {
+        auto both = good;
+        both["exp"] = now - 100;
+        both["iss"] = "https://evil.example/";
+        CHECK(v.verify(both, clk).code == auth_errc::expired);
+    }
+}

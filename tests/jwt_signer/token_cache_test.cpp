@@ -90,6 +90,22 @@ TEST_CASE("verified-token cache: expiry, JWKS change and maximum age", "[jwt_sig
         c.store(k, claims, 7, now, now);
         CHECK(c.size() == 0);
     }
+    SECTION("the entry keeps the outcome of the static claim checks")
+    {
+        verified_token_cache c(16, 60);
+        c.store(k, claims, 7, now, std::nullopt, auth_fail(auth_errc::issuer, "issuer not allowed"));
+        const auto other = digest_token("other");
+        c.store(other, claims, 7, now, std::nullopt);
+        auto e = c.find_entry(k, now + 1, 7);
+        REQUIRE(e);
+        CHECK(e->payload == claims);
+        CHECK(e->static_claims.code == auth_errc::issuer);
+        CHECK(e->static_claims.detail == "issuer not allowed");
+        auto ok = c.find_entry(other, now + 1, 7);
+        REQUIRE(ok);
+        CHECK(ok->static_claims.ok());
+        CHECK_FALSE(c.find_entry(k, now + 1, 8));  // stale for find_entry too
+    }
 }
 
 TEST_CASE("minted-token cache: rotation, introspection answer and lifetime", "[jwt_signer][cache]")

@@ -80,8 +80,16 @@ public:
 
     const claims_config& config() const noexcept { return cfg_; }
 
-    /// Checks `doc` (the payload or the introspection JSON object).
+    /// Checks `doc` (the payload or the introspection JSON object): the
+    /// time checks, then the static ones.
     auth_status verify(const nlohmann::json& doc, const clock& clk) const;
+
+    /// The checks that depend on the time: expiry and not-before.
+    auth_status verify_time(const nlohmann::json& doc, std::int64_t now) const;
+    /// The checks that depend only on `doc` and the configuration (issuer,
+    /// audience, subject, required and optional claims, scopes): the same
+    /// document always gets the same answer, so a cache may keep it.
+    auth_status verify_static(const nlohmann::json& doc) const;
 
     // The individual checks, each honouring its verify_* switch.
     auth_status check_expiry(const nlohmann::json& doc, std::int64_t now) const;

@@ -62,7 +62,10 @@ private:
     /// once, on the first request, from ctx.config).
     const consumer_mappers& mappers(const pipeline::request_context& ctx) const;
 
-    net::awaitable<result<keyset_ptr>> signing_keyset(const signing_settings& s, std::string& why) const;
+    /// The signing keyset: fetched from a URL (keyset_is_url), or a named
+    /// keyset of the node, made again if it was deleted.
+    net::awaitable<result<keyset_ptr>> url_signing_keyset(const signing_settings& s, std::string& why) const;
+    result<keyset_ptr> named_signing_keyset(const signing_settings& s, std::string& why) const;
     void reject(pipeline::request_context& ctx, token_kind kind, const auth_status& st, claim_source source,
                 step_timer& timer) const;
 

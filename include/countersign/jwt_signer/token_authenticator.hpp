@@ -76,9 +76,22 @@ public:
                         std::size_t verified_cache_size = 0);
 
     /// `digest` (digest_token(token)) enables the verified-token cache for
-    /// this call; null skips it.
+    /// this call; null skips it. Equivalent to authenticate_cached(), then
+    /// authenticate_uncached() on a miss.
     net::awaitable<slot_outcome> authenticate(std::string token, step_timer& timer,
                                               const token_digest* digest = nullptr) const;
+
+    /// The warm path, without a coroutine: the outcome for a token found in
+    /// the verified-token cache (its claims, the cached result of the static
+    /// claim checks, and the time checks run now), or nullopt on a miss or
+    /// when the cache is off.
+    std::optional<slot_outcome> authenticate_cached(const token_digest& digest, step_timer& timer) const;
+
+    /// The cold path: classify, verify or introspect, check claims, and
+    /// remember a verified JWS (when `digest` is given). Does not look the
+    /// token up in the cache: call authenticate_cached() first.
+    net::awaitable<slot_outcome> authenticate_uncached(std::string token, step_timer& timer,
+                                                       const token_digest* digest) const;
 
     bool verified_cache_enabled() const noexcept { return verified_ != nullptr; }
     /// Entries in the verified-token cache (tests).

@@ -7,8 +7,10 @@
 //    leeway has not passed, (b) no JWKS of the node changed since it was
 //    verified (a refetch that drops the key forces a new verification), and
 //    (c) it is younger than a short maximum age, so periodic JWKS refreshes
-//    still run. The claim checks (exp, nbf, scopes, ...) still run on every
-//    request against the cached claims.
+//    still run. The time checks (exp, nbf) run on every request against
+//    the cached claims; the outcome of the other claim checks (issuer,
+//    audience, scopes, ...), which depend only on the claims and the slot's
+//    configuration, is kept in the entry.
 //  * minted_token_cache: the re-signed token for an input token, reused
 //    while the keyset generation is the one that signed it (rotation
 //    invalidates), the introspection answer is the same object (opaque
@@ -20,6 +22,7 @@
 // into shards with their own mutex and LRU list: no lock is shared by all
 // workers, and the size is bounded (LRU eviction).
 
+#include <countersign/jwt_signer/error.hpp>
 #include <countersign/jwt_signer/keyset.hpp>
 
 #include <nlohmann/json.hpp>
@@ -144,6 +147,10 @@ private:
 
 struct verified_entry {
     std::shared_ptr<const nlohmann::json> payload;
+    /// The outcome of the claim checks that do not depend on the time
+    /// (claims_verifier::verify_static) for this payload and this slot's
+    /// configuration. The time checks run on every use.
+    auth_status static_claims;
     std::uint64_t jwks_change = 0;    ///< jwks_cache::change_count() when verified
     std::int64_t not_after = 0;       ///< unix seconds; unusable from then on
 };
@@ -156,11 +163,13 @@ public:
     /// The cached claims, if the entry is still usable at `now_unix` with
     /// the JWKS change count `jwks_change`; stale entries are dropped.
     std::shared_ptr<const nlohmann::json> find(const token_digest& k, std::int64_t now_unix, std::uint64_t jwks_change);
+    /// The same, with the whole entry.
+    std::optional<verified_entry> find_entry(const token_digest& k, std::int64_t now_unix, std::uint64_t jwks_change);
 
     /// Remembers verified claims. `exp_limit`: the token's exp plus leeway,
-    /// when it has one.
+    /// when it has one. `static_claims`: see verified_entry.
     void store(const token_digest& k, std::shared_ptr<const nlohmann::json> payload, std::uint64_t jwks_change,
-               std::int64_t now_unix, std::optional<std::int64_t> exp_limit);
+               std::int64_t now_unix, std::optional<std::int64_t> exp_limit, auth_status static_claims = {});
 
     void clear() { lru_.clear(); }
     std::size_t size() const { return lru_.size(); }
