@@ -1,6 +1,7 @@
 #include <countersign/jwt_signer/jwks_cache.hpp>
 
-#include <openssl/evp.h>
+#include <countersign/jwt_signer/token_cache.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -34,15 +35,20 @@ std::string source_key(std::string_view uri, const jwks_source_options& o)
         add(o.basic->username);
         add(o.basic->password);
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(material.data(), material.size(), digest, &len, EVP_sha256(), nullptr);
-    std::string key(uri);
+    // Runs on every verification that misses the verified-token cache:
+    // digest_token's fetched SHA-256 and per-thread context, not
+    // EVP_Digest, which fetches the algorithm and allocates a context per
+    // call. (If hashing ever failed, digest_token's answer is unique to the
+    // call: sources would not be shared, never shared wrongly.)
+    const token_digest digest = digest_token(material);
+    std::string key;
+    key.reserve(uri.size() + 1 + 2 * digest.size());
+    key.append(uri);
     key += '\n';
     static constexpr char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < len; ++i) {
-        key += hex[digest[i] >> 4];
-        key += hex[digest[i] & 15];
+    for (unsigned char b : digest) {
+        key += hex[b >> 4];
+        key += hex[b & 15];
     }
     return key;
 }
