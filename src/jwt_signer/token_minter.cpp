@@ -28,7 +28,7 @@ boost::system::result<minted_token> mint(const nlohmann::json& claims, const key
     auto token = jose::sign_compact(header, payload, a, *key);
     if (!token)
         return make_error_code(keys_errc::signing_failed);
-    return minted_token{std::move(*token), std::string(key->kid())};
+    return minted_token{std::move(*token), std::string(key->kid()), std::nullopt};
 }
 
 boost::system::result<minted_token> resign(const nlohmann::json& original_claims, claims_source source,
