@@ -49,15 +49,31 @@ std::string kid_of(const std::string& token)
     return json::parse(jose::base64url_decode(token.substr(0, token.find('.'))).value())["kid"];
 }
 
+/// What every test here starts from: an IdP serving the test keys, the
+/// echo upstream, and a plugin config that verifies the access token
+/// against the IdP's JWKS (no channel token required) plus `extra`.
+struct cache_setup {
+    idp_server idp;
+    echo_upstream up;
+
+    cache_setup() { idp.set_jwks(idp_keys::get().jwks); }
+
+    json config(const json& extra = json::object()) const
+    {
+        json cfg{{"access_token_jwks_uri", idp.url(idp_server::jwks_path)}, {"channel_token_optional", true}};
+        cfg.update(extra);
+        return cfg;
+    }
+};
+
 }  // namespace
 
 TEST_CASE("jwt-signer caches: a cached verification never outlives the token's exp",
           "[integration][jwt_signer][cache]")
 {
-    idp_server idp;
-    idp.set_jwks(idp_keys::get().jwks);
-    echo_upstream up;
-    json cfg{{"access_token_jwks_uri", idp.url(idp_server::jwks_path)}, {"channel_token_optional", true}};
+    cache_setup setup;
+    auto& up = setup.up;
+    const json cfg = setup.config();
     gateway_process gw(gateway_yaml(up.port(), cfg));
 
     auto claims = default_claims();
@@ -86,13 +102,10 @@ TEST_CASE("jwt-signer caches: a cached token that fails a claim check fails it o
     // The verified-token cache keeps the outcome of the checks that do not
     // depend on the time (issuer, audience, scopes, ...); a hit must give
     // the same answer as a fresh verification, not a pass.
-    idp_server idp;
-    idp.set_jwks(idp_keys::get().jwks);
-    echo_upstream up;
-    json cfg{{"access_token_jwks_uri", idp.url(idp_server::jwks_path)},
-             {"channel_token_optional", true},
-             {"access_token_issuers_allowed", json::array({"https://idp.example"})},
-             {"access_token_scopes_required", json::array({"tea"})}};
+    cache_setup setup;
+    auto& up = setup.up;
+    const json cfg = setup.config(json{{"access_token_issuers_allowed", json::array({"https://idp.example"})},
+                                       {"access_token_scopes_required", json::array({"tea"})}});
     gateway_process gw(gateway_yaml(up.port(), cfg));
 
     const auto token = idp_keys::get().token(default_claims());  // scope "openid coffee"
@@ -120,10 +133,10 @@ TEST_CASE("jwt-signer caches: a cached token that fails a claim check fails it o
 TEST_CASE("jwt-signer caches: removing the IdP key drops the cached verification after the refetch",
           "[integration][jwt_signer][cache]")
 {
-    idp_server idp;
-    idp.set_jwks(idp_keys::get().jwks);
-    echo_upstream up;
-    json cfg{{"access_token_jwks_uri", idp.url(idp_server::jwks_path)}, {"channel_token_optional", true}};
+    cache_setup setup;
+    auto& idp = setup.idp;
+    auto& up = setup.up;
+    const json cfg = setup.config();
     gateway_process gw(with_node_settings(gateway_yaml(up.port(), cfg), "  jwks_refetch_throttle: 0s\n"));
 
     const auto token = idp_keys::get().token(default_claims(), "rs");
@@ -157,12 +170,10 @@ TEST_CASE("jwt-signer caches: removing the IdP key drops the cached verification
 TEST_CASE("jwt-signer caches: a warm request reuses the minted token; rotation re-signs with the new kid",
           "[integration][jwt_signer][cache]")
 {
-    idp_server idp;
-    idp.set_jwks(idp_keys::get().jwks);
-    echo_upstream up;
-    json cfg{{"access_token_jwks_uri", idp.url(idp_server::jwks_path)},
-             {"channel_token_optional", true},
-             {"access_token_signing_algorithm", "ES256"}};
+    cache_setup setup;
+    auto& idp = setup.idp;
+    auto& up = setup.up;
+    const json cfg = setup.config(json{{"access_token_signing_algorithm", "ES256"}});
     gateway_process gw(gateway_yaml(up.port(), cfg));
 
     const auto token = idp_keys::get().token(default_claims());
@@ -196,9 +207,8 @@ TEST_CASE("jwt-signer caches: a warm request reuses the minted token; rotation r
 
 TEST_CASE("jwt-signer caches: two plugin configurations never share an entry", "[integration][jwt_signer][cache]")
 {
-    idp_server idp;
-    idp.set_jwks(idp_keys::get().jwks);
-    echo_upstream up;
+    cache_setup setup;
+    auto& up = setup.up;
     std::string yaml = R"(_format_version: "3.0"
 countersign:
   workers: 1
@@ -209,10 +219,8 @@ services:
     routes:
 )";
     for (std::string issuer : {"one", "two"}) {
-        json cfg{{"access_token_jwks_uri", idp.url(idp_server::jwks_path)},
-                 {"channel_token_optional", true},
-                 {"access_token_issuer", issuer},
-                 {"access_token_signing_algorithm", "ES256"}};
+        const json cfg =
+            setup.config(json{{"access_token_issuer", issuer}, {"access_token_signing_algorithm", "ES256"}});
         yaml += "      - name: r-" + issuer + "\n        paths: [\"/" + issuer + "\"]\n        plugins:\n"
                 "          - name: jwt-signer\n            config: " + cfg.dump() + "\n";
     }
@@ -240,12 +248,9 @@ services:
 
 TEST_CASE("jwt-signer caches: a config reload drops both caches", "[integration][jwt_signer][cache][reload]")
 {
-    idp_server idp;
-    idp.set_jwks(idp_keys::get().jwks);
-    echo_upstream up;
-    json cfg{{"access_token_jwks_uri", idp.url(idp_server::jwks_path)},
-             {"channel_token_optional", true},
-             {"access_token_signing_algorithm", "ES256"}};
+    cache_setup setup;
+    auto& up = setup.up;
+    const json cfg = setup.config(json{{"access_token_signing_algorithm", "ES256"}});
     gateway_process gw(gateway_yaml(up.port(), cfg));
 
     const auto token = idp_keys::get().token(default_claims());
