@@ -192,19 +192,11 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
         const std::string name(token_display_name(k));
 
         // The token is copied out of the header before the header goes.
-        extraction ext;
-        if (slot.extractor.location().configured()) {
-            const auto& header = slot.extractor.location().header_name;
-            auto it = req.find(header);
-            if (it != req.end()) {
-                ext = slot.extractor.extract_value(std::string_view(it->value()));
-                req.erase(header);
-            } else {
-                ext = slot.extractor.extract_value(std::nullopt);
-            }
-        } else {
-            ext = slot.extractor.extract_value(std::nullopt);
-        }
+        const bool look = slot.extractor.location().configured();
+        auto it = look ? req.find(slot.extractor.location().header_name) : req.end();
+        auto ext = slot.extractor.extract_value(it != req.end() ? std::optional<std::string_view>(it->value())
+                                                                : std::nullopt);
+        if (it != req.end()) req.erase(slot.extractor.location().header_name);
         if (!ext.status.ok()) {
             reject(ctx, k, ext.status, claim_source::payload, timer);
             break;

@@ -43,15 +43,6 @@ token_authenticator::token_authenticator(const token_slot_config& slot, std::sha
 {
 }
 
-net::awaitable<slot_outcome> token_authenticator::authenticate(std::string token, step_timer& timer,
-                                                               const token_digest* digest) const
-{
-    if (digest) {
-        if (auto hit = authenticate_cached(*digest, timer)) co_return std::move(*hit);
-    }
-    co_return co_await authenticate_uncached(std::move(token), timer, digest);
-}
-
 std::optional<slot_outcome> token_authenticator::authenticate_cached(const token_digest& digest,
                                                                      step_timer& timer) const
 {
@@ -60,7 +51,7 @@ std::optional<slot_outcome> token_authenticator::authenticate_cached(const token
     if (!verified_) return std::nullopt;
     const std::uint64_t jwks_change = jwks_ ? jwks_->change_count() : 0;
     const std::int64_t now = clock_.unix_seconds();
-    auto hit = verified_->find_entry(digest, now, jwks_change);
+    auto hit = verified_->find(digest, now, jwks_change);
     if (!hit) return std::nullopt;
 
     jwt_signer_metrics::get().verified_hits.inc();

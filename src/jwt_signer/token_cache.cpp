@@ -39,15 +39,8 @@ verified_token_cache::verified_token_cache(std::size_t capacity, std::int64_t ma
 {
 }
 
-std::shared_ptr<const nlohmann::json> verified_token_cache::find(const token_digest& k, std::int64_t now_unix,
-                                                                 std::uint64_t jwks_change)
-{
-    auto e = find_entry(k, now_unix, jwks_change);
-    return e ? std::move(e->payload) : nullptr;
-}
-
-std::optional<verified_entry> verified_token_cache::find_entry(const token_digest& k, std::int64_t now_unix,
-                                                               std::uint64_t jwks_change)
+std::optional<verified_entry> verified_token_cache::find(const token_digest& k, std::int64_t now_unix,
+                                                         std::uint64_t jwks_change)
 {
     auto e = lru_.get(k);
     if (!e) return std::nullopt;

@@ -75,12 +75,6 @@ public:
                         std::shared_ptr<introspection_cache> introspection, const clock& clk,
                         std::size_t verified_cache_size = 0);
 
-    /// `digest` (digest_token(token)) enables the verified-token cache for
-    /// this call; null skips it. Equivalent to authenticate_cached(), then
-    /// authenticate_uncached() on a miss.
-    net::awaitable<slot_outcome> authenticate(std::string token, step_timer& timer,
-                                              const token_digest* digest = nullptr) const;
-
     /// The warm path, without a coroutine: the outcome for a token found in
     /// the verified-token cache (its claims, the cached result of the static
     /// claim checks, and the time checks run now), or nullopt on a miss or
@@ -88,8 +82,9 @@ public:
     std::optional<slot_outcome> authenticate_cached(const token_digest& digest, step_timer& timer) const;
 
     /// The cold path: classify, verify or introspect, check claims, and
-    /// remember a verified JWS (when `digest` is given). Does not look the
-    /// token up in the cache: call authenticate_cached() first.
+    /// remember a verified JWS (when `digest`, digest_token(token), is
+    /// given; null skips the cache). Does not look the token up in the
+    /// cache: call authenticate_cached() first.
     net::awaitable<slot_outcome> authenticate_uncached(std::string token, step_timer& timer,
                                                        const token_digest* digest) const;
 

@@ -160,11 +160,10 @@ public:
     /// Entries are reused for at most `max_age` seconds.
     verified_token_cache(std::size_t capacity, std::int64_t max_age_seconds = 60);
 
-    /// The cached claims, if the entry is still usable at `now_unix` with
-    /// the JWKS change count `jwks_change`; stale entries are dropped.
-    std::shared_ptr<const nlohmann::json> find(const token_digest& k, std::int64_t now_unix, std::uint64_t jwks_change);
-    /// The same, with the whole entry.
-    std::optional<verified_entry> find_entry(const token_digest& k, std::int64_t now_unix, std::uint64_t jwks_change);
+    /// The entry (cached claims and static check outcome), if it is still
+    /// usable at `now_unix` with the JWKS change count `jwks_change`; stale
+    /// entries are dropped.
+    std::optional<verified_entry> find(const token_digest& k, std::int64_t now_unix, std::uint64_t jwks_change);
 
     /// Remembers verified claims. `exp_limit`: the token's exp plus leeway,
     /// when it has one. `static_claims`: see verified_entry.
