@@ -60,6 +60,77 @@ TEST_CASE("token cache: sharded LRU is bounded and evicts the least recently use
     CHECK_FALSE(off.get(digest_token("x")));
 }
 
+TEST_CASE("token cache: second-sighting admission", "[jwt_signer][cache]")
+{
+    SECTION("the first put of a key only notes it; the second stores it")
+    {
+        sharded_lru<int> lru(4, 1, admission::second_sighting);
+        lru.put(digest_token("a"), 1);
+        CHECK_FALSE(lru.get(digest_token("a")));
+        CHECK(lru.size() == 0);
+        lru.put(digest_token("a"), 2);
+        CHECK(lru.get(digest_token("a")) == 2);
+        lru.put(digest_token("a"), 3);  // stored keys are updated at once
+        CHECK(lru.get(digest_token("a")) == 3);
+    }
+    SECTION("keys seen once never evict the keys in use")
+    {
+        sharded_lru<int> lru(1024, 4, admission::second_sighting);
+        for (int i = 0; i < 8; ++i)
+            for (int twice = 0; twice < 2; ++twice) lru.put(digest_token("hot" + std::to_string(i)), i);
+        REQUIRE(lru.size() == 8);
+        // A Bloom filter admits a few of them (false positives), not more.
+        for (int i = 0; i < 20000; ++i) lru.put(digest_token("once" + std::to_string(i)), -1);
+        CHECK(lru.size() < 8 + 20000 / 100);
+        for (int i = 0; i < 8; ++i) CHECK(lru.get(digest_token("hot" + std::to_string(i))) == i);
+        // Still bounded (LRU) when every key repeats.
+        for (int i = 0; i < 3000; ++i)
+            for (int twice = 0; twice < 2; ++twice) lru.put(digest_token("rep" + std::to_string(i)), i);
+        CHECK(lru.size() == lru.capacity());
+        CHECK(lru.get(digest_token("rep2999")) == 2999);
+    }
+    SECTION("keys that come back in rotation all get in")
+    {
+        // 700 keys in turn through a cache of 1024: each comes back after
+        // the 699 others. All of them must be admitted within a few rounds.
+        sharded_lru<int> lru(1024, 16, admission::second_sighting);
+        for (int round = 0; round < 4; ++round)
+            for (int i = 0; i < 700; ++i) {
+                const auto k = digest_token("rot" + std::to_string(i));
+                if (!lru.get(k)) lru.put(k, i);
+            }
+        CHECK(lru.size() == 700);
+    }
+    SECTION("clear() forgets the noted keys too")
+    {
+        sharded_lru<int> lru(4, 1, admission::second_sighting);
+        lru.put(digest_token("a"), 1);
+        lru.clear();
+        lru.put(digest_token("a"), 1);
+        CHECK_FALSE(lru.get(digest_token("a")));
+    }
+    SECTION("the token caches admit on the second store by default")
+    {
+        const auto k = digest_token("tok");
+        const std::int64_t now = 1'700'000'000;
+        auto claims = std::make_shared<const json>(json{{"sub", "alice"}});
+        verified_token_cache v(16, 60);
+        v.store(k, claims, 7, now, std::nullopt);
+        CHECK_FALSE(v.find(k, now, 7));
+        v.store(k, claims, 7, now, std::nullopt);
+        CHECK(payload_of(v.find(k, now, 7)) == claims);
+
+        minted_token_cache m(16, 5, 300);
+        minted_entry e;
+        e.header_value = "Bearer minted";
+        e.signer = make_keyset("one");
+        m.store(k, e, now, now + 100, now + 100);
+        CHECK_FALSE(m.find(k, now, e.signer, nullptr));
+        m.store(k, e, now, now + 100, now + 100);
+        CHECK(m.find(k, now, e.signer, nullptr));
+    }
+}
+
 TEST_CASE("verified-token cache: expiry, JWKS change and maximum age", "[jwt_signer][cache]")
 {
     const auto k = digest_token("tok");
@@ -68,7 +139,7 @@ TEST_CASE("verified-token cache: expiry, JWKS change and maximum age", "[jwt_sig
 
     SECTION("usable until exp (with leeway), never after")
     {
-        verified_token_cache c(16, 60);
+        verified_token_cache c(16, 60, admission::first_sighting);
         c.store(k, claims, 7, now, now + 10);
         CHECK(payload_of(c.find(k, now, 7)) == claims);
         CHECK(payload_of(c.find(k, now + 9, 7)) == claims);
@@ -77,7 +148,7 @@ TEST_CASE("verified-token cache: expiry, JWKS change and maximum age", "[jwt_sig
     }
     SECTION("a JWKS change makes it stale")
     {
-        verified_token_cache c(16, 60);
+        verified_token_cache c(16, 60, admission::first_sighting);
         c.store(k, claims, 7, now, std::nullopt);
         CHECK(payload_of(c.find(k, now + 1, 7)) == claims);
         CHECK_FALSE(c.find(k, now + 1, 8));
@@ -85,20 +156,20 @@ TEST_CASE("verified-token cache: expiry, JWKS change and maximum age", "[jwt_sig
     }
     SECTION("never older than the maximum age")
     {
-        verified_token_cache c(16, 60);
+        verified_token_cache c(16, 60, admission::first_sighting);
         c.store(k, claims, 7, now, now + 3600);
         CHECK(payload_of(c.find(k, now + 59, 7)) == claims);
         CHECK_FALSE(c.find(k, now + 60, 7));
     }
     SECTION("an already expired token is not stored")
     {
-        verified_token_cache c(16, 60);
+        verified_token_cache c(16, 60, admission::first_sighting);
         c.store(k, claims, 7, now, now);
         CHECK(c.size() == 0);
     }
     SECTION("the entry keeps the outcome of the static claim checks")
     {
-        verified_token_cache c(16, 60);
+        verified_token_cache c(16, 60, admission::first_sighting);
         c.store(k, claims, 7, now, std::nullopt, auth_fail(auth_errc::issuer, "issuer not allowed"));
         const auto other = digest_token("other");
         c.store(other, claims, 7, now, std::nullopt);
@@ -132,7 +203,7 @@ TEST_CASE("minted-token cache: rotation, introspection answer and lifetime", "[j
 
     SECTION("reused with the same keyset generation, not after a rotation")
     {
-        minted_token_cache c(16, 5, 300);
+        minted_token_cache c(16, 5, 300, admission::first_sighting);
         c.store(k, entry(ks1), now, now + 100, now + 100);
         auto hit = c.find(k, now + 1, ks1, nullptr);
         REQUIRE(hit);
@@ -141,7 +212,7 @@ TEST_CASE("minted-token cache: rotation, introspection answer and lifetime", "[j
     }
     SECTION("the lifetime is never extended: min(original, minted) less the margin")
     {
-        minted_token_cache c(16, 5, 300);
+        minted_token_cache c(16, 5, 300, admission::first_sighting);
         c.store(k, entry(ks1), now, now + 50, now + 100);  // upstream leeway made the minted exp later
         CHECK(c.find(k, now + 44, ks1, nullptr));
         CHECK_FALSE(c.find(k, now + 45, ks1, nullptr));
@@ -152,7 +223,7 @@ TEST_CASE("minted-token cache: rotation, introspection answer and lifetime", "[j
     }
     SECTION("without any exp the maximum age bounds it; nearly expired tokens are not stored")
     {
-        minted_token_cache c(16, 5, 300);
+        minted_token_cache c(16, 5, 300, admission::first_sighting);
         c.store(k, entry(ks1), now, std::nullopt, std::nullopt);
         CHECK(c.find(k, now + 299, ks1, nullptr));
         CHECK_FALSE(c.find(k, now + 300, ks1, nullptr));
@@ -161,7 +232,7 @@ TEST_CASE("minted-token cache: rotation, introspection answer and lifetime", "[j
     }
     SECTION("an opaque token's entry belongs to one introspection answer")
     {
-        minted_token_cache c(16, 5, 300);
+        minted_token_cache c(16, 5, 300, admission::first_sighting);
         auto a1 = std::make_shared<const json>(json{{"active", true}});
         auto a2 = std::make_shared<const json>(json{{"active", true}});
         auto e = entry(ks1, a1.get());

@@ -21,6 +21,14 @@
 // starts empty. Keys are SHA-256 digests of the token. Each cache is split
 // into shards with their own mutex and LRU list: no lock is shared by all
 // workers, and the size is bounded (LRU eviction).
+//
+// Both admit a token on its second sighting (a "doorkeeper", as in
+// TinyLFU): the first store of a token only notes it in a small Bloom
+// filter. A token used once never costs an entry, an allocation or the eviction
+// of a token that is in use, so a stream of distinct tokens (every request
+// a new token, or a flood of them) neither pays for the caches nor flushes
+// the tokens that repeat. The price: a repeated token is verified (and
+// re-signed) twice before its entry exists.
 
 #include <countersign/jwt_signer/error.hpp>
 #include <countersign/jwt_signer/keyset.hpp>
@@ -60,14 +68,24 @@ struct token_digest_hash {
     }
 };
 
+/// When put() stores a new key.
+enum class admission {
+    first_sighting,   ///< every put stores
+    second_sighting,  ///< the first put of a key only notes it; a later put stores
+};
+
 /// A bounded, sharded LRU map from token digests to V.
 template <class V>
 class sharded_lru {
 public:
     /// `capacity` 0 disables the cache (get always misses, put does nothing).
-    explicit sharded_lru(std::size_t capacity, std::size_t shards = 16)
+    /// With admission::second_sighting each shard keeps, next to its LRU
+    /// list, a Bloom filter of the keys put once (2 bytes per entry of
+    /// capacity, allocated on the shard's first put).
+    explicit sharded_lru(std::size_t capacity, std::size_t shards = 16, admission adm = admission::first_sighting)
         : shards_(capacity == 0 ? 1 : std::max<std::size_t>(1, std::min(shards, capacity))),
-          per_shard_(capacity == 0 ? 0 : (capacity + shards_.size() - 1) / shards_.size())
+          per_shard_(capacity == 0 ? 0 : (capacity + shards_.size() - 1) / shards_.size()),
+          admission_(adm)
     {
     }
 
@@ -93,6 +111,7 @@ public:
             s.lru.splice(s.lru.begin(), s.lru, it->second);
             return;
         }
+        if (admission_ == admission::second_sighting && !s.seen_before(k, per_shard_)) return;
         s.lru.emplace_front(k, std::move(v));
         s.index.emplace(k, s.lru.begin());
         while (s.lru.size() > per_shard_) {
@@ -117,6 +136,7 @@ public:
             std::lock_guard lock(s.mutex);
             s.lru.clear();
             s.index.clear();
+            s.seen.reset();
         }
     }
 
@@ -138,11 +158,50 @@ private:
         std::list<std::pair<token_digest, V>> lru;
         std::unordered_map<token_digest, typename std::list<std::pair<token_digest, V>>::iterator, token_digest_hash>
             index;
-    };
+        /// Doorkeeper: a Bloom filter of the keys put once since it was
+        /// last emptied, 16 bits per entry of the shard's capacity, 3 bits
+        /// per key. It is emptied after `window` keys were noted, so a key
+        /// is admitted when it comes back before that many other new keys
+        /// did. (A filter, not one fingerprint slot per key: keys that share
+        /// a slot would take turns pushing each other out and never get in.)
+        std::unique_ptr<std::uint64_t[]> seen;
+        std::size_t seen_bits = 0;
+        std::size_t noted = 0;
+
+        /// Whether `k` was put before (all its bits are set); if not, notes it.
+        bool seen_before(const token_digest& k, std::size_t window)
+        {
+            if (!seen) {
+                seen_bits = 64;
+                while (seen_bits < 16 * window) seen_bits *= 2;
+                seen = std::make_unique<std::uint64_t[]>(seen_bits / 64);
+            }
+            // Digest bytes 0-7 pick the hash bucket and byte 31 the shard;
+            // the filter uses bytes the others do not.
+            std::uint64_t h1, h2;
+            std::memcpy(&h1, k.data() + 8, sizeof h1);
+            std::memcpy(&h2, k.data() + 16, sizeof h2);
+            std::size_t bit[3];
+            bool all = true;
+            for (std::size_t i = 0; i < 3; ++i) {
+                bit[i] = static_cast<std::size_t>(h1 + i * h2) & (seen_bits - 1);
+                all = all && (seen[bit[i] / 64] >> (bit[i] % 64) & 1) != 0;
+            }
+            if (all) return true;
+            if (noted >= window) {
+                std::memset(seen.get(), 0, seen_bits / 8);
+                noted = 0;
+            }
+            for (std::size_t b : bit) seen[b / 64] |= std::uint64_t{1} << (b % 64);
+            ++noted;
+            return false;
+        }
+        };
     shard_t& shard(const token_digest& k) { return shards_[k[31] % shards_.size()]; }
 
     std::vector<shard_t> shards_;
     std::size_t per_shard_;
+    admission admission_;
 };
 
 struct verified_entry {
@@ -158,7 +217,8 @@ struct verified_entry {
 class verified_token_cache {
 public:
     /// Entries are reused for at most `max_age` seconds.
-    verified_token_cache(std::size_t capacity, std::int64_t max_age_seconds = 60);
+    verified_token_cache(std::size_t capacity, std::int64_t max_age_seconds = 60,
+                         admission adm = admission::second_sighting);
 
     /// The entry (cached claims and static check outcome), if it is still
     /// usable at `now_unix` with the JWKS change count `jwks_change`; stale
@@ -191,7 +251,8 @@ class minted_token_cache {
 public:
     /// `margin`: seconds before the earlier expiry from which an entry is
     /// no longer handed out; `max_age` bounds tokens without any exp.
-    minted_token_cache(std::size_t capacity, std::int64_t margin_seconds = 5, std::int64_t max_age_seconds = 300);
+    minted_token_cache(std::size_t capacity, std::int64_t margin_seconds = 5, std::int64_t max_age_seconds = 300,
+                       admission adm = admission::second_sighting);
 
     std::optional<minted_entry> find(const token_digest& k, std::int64_t now_unix, const keyset_ptr& current,
                                      const nlohmann::json* introspection);
