@@ -35,7 +35,7 @@ token_digest digest_token(std::string_view token)
 }
 
 verified_token_cache::verified_token_cache(std::size_t capacity, std::int64_t max_age_seconds, admission adm)
-    : lru_(capacity, 16, adm), max_age_(max_age_seconds)
+    : lru_(capacity, sharded_lru<verified_entry>::default_shards, adm), max_age_(max_age_seconds)
 {
 }
 
@@ -63,7 +63,7 @@ void verified_token_cache::store(const token_digest& k, std::shared_ptr<const nl
 
 minted_token_cache::minted_token_cache(std::size_t capacity, std::int64_t margin_seconds,
                                        std::int64_t max_age_seconds, admission adm)
-    : lru_(capacity, 16, adm), margin_(margin_seconds), max_age_(max_age_seconds)
+    : lru_(capacity, sharded_lru<minted_entry>::default_shards, adm), margin_(margin_seconds), max_age_(max_age_seconds)
 {
 }
 

@@ -82,10 +82,14 @@ public:
     /// With admission::second_sighting each shard keeps, next to its LRU
     /// list, a Bloom filter of the keys put once (2 bytes per entry of
     /// capacity, allocated on the shard's first put).
-    explicit sharded_lru(std::size_t capacity, std::size_t shards = 16, admission adm = admission::first_sighting)
+    static constexpr std::size_t default_shards = 16;
+
+    explicit sharded_lru(std::size_t capacity, std::size_t shards = default_shards,
+                         admission adm = admission::first_sighting)
         : shards_(capacity == 0 ? 1 : std::max<std::size_t>(1, std::min(shards, capacity))),
           per_shard_(capacity == 0 ? 0 : (capacity + shards_.size() - 1) / shards_.size()),
-          admission_(adm)
+          admission_(adm),
+          filter_bits_(filter_bits_for(per_shard_))
     {
     }
 
@@ -111,7 +115,7 @@ public:
             s.lru.splice(s.lru.begin(), s.lru, it->second);
             return;
         }
-        if (admission_ == admission::second_sighting && !s.seen_before(k, per_shard_)) return;
+        if (admission_ == admission::second_sighting && !s.seen_before(k, filter_bits_, per_shard_)) return;
         s.lru.emplace_front(k, std::move(v));
         s.index.emplace(k, s.lru.begin());
         while (s.lru.size() > per_shard_) {
@@ -137,6 +141,7 @@ public:
             s.lru.clear();
             s.index.clear();
             s.seen.reset();
+            s.noted = 0;
         }
     }
 
@@ -165,17 +170,13 @@ private:
         /// did. (A filter, not one fingerprint slot per key: keys that share
         /// a slot would take turns pushing each other out and never get in.)
         std::unique_ptr<std::uint64_t[]> seen;
-        std::size_t seen_bits = 0;
         std::size_t noted = 0;
 
         /// Whether `k` was put before (all its bits are set); if not, notes it.
-        bool seen_before(const token_digest& k, std::size_t window)
+        /// `bits`: the filter's size (a power of two, at least 64).
+        bool seen_before(const token_digest& k, std::size_t bits, std::size_t window)
         {
-            if (!seen) {
-                seen_bits = 64;
-                while (seen_bits < 16 * window) seen_bits *= 2;
-                seen = std::make_unique<std::uint64_t[]>(seen_bits / 64);
-            }
+            if (!seen) seen = std::make_unique<std::uint64_t[]>(bits / 64);
             // Digest bytes 0-7 pick the hash bucket and byte 31 the shard;
             // the filter uses bytes the others do not.
             std::uint64_t h1, h2;
@@ -184,24 +185,33 @@ private:
             std::size_t bit[3];
             bool all = true;
             for (std::size_t i = 0; i < 3; ++i) {
-                bit[i] = static_cast<std::size_t>(h1 + i * h2) & (seen_bits - 1);
+                bit[i] = static_cast<std::size_t>(h1 + i * h2) & (bits - 1);
                 all = all && (seen[bit[i] / 64] >> (bit[i] % 64) & 1) != 0;
             }
             if (all) return true;
             if (noted >= window) {
-                std::memset(seen.get(), 0, seen_bits / 8);
+                std::memset(seen.get(), 0, bits / 8);
                 noted = 0;
             }
             for (std::size_t b : bit) seen[b / 64] |= std::uint64_t{1} << (b % 64);
             ++noted;
             return false;
         }
-        };
+    };
     shard_t& shard(const token_digest& k) { return shards_[k[31] % shards_.size()]; }
+
+    /// 16 bits per entry of a shard's capacity, rounded up to a power of two.
+    static std::size_t filter_bits_for(std::size_t per_shard) noexcept
+    {
+        std::size_t bits = 64;
+        while (bits < 16 * per_shard) bits *= 2;
+        return bits;
+    }
 
     std::vector<shard_t> shards_;
     std::size_t per_shard_;
     admission admission_;
+    std::size_t filter_bits_;
 };
 
 struct verified_entry {
