@@ -37,6 +37,44 @@ TEST_CASE("token cache: digests differ per token and are stable", "[jwt_signer][
     CHECK(digest_token("a.b.c") != digest_token("a.b.d"));
 }
 
+TEST_CASE("token cache: the digest memo answers SHA-256, whole-token exact", "[jwt_signer][cache]")
+{
+    const token_digest abc = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+                              0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+                              0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    digest_memo memo;
+    CHECK(memo.digest("abc") == abc);  // FIPS 180-2 example
+    CHECK(memo.hits() == 0);
+    CHECK(memo.digest("abc") == abc);
+    CHECK(memo.hits() == 1);
+    CHECK(digest_token("abc") == abc);
+
+    // Same length and the same last 16 bytes: the same slot, different
+    // tokens. Each gets its own digest; neither is served the other's.
+    const std::string t1 = "header1.payload.0123456789abcdefSIGNATURE-TAIL-16B";
+    const std::string t2 = "header2.payload.0123456789abcdefSIGNATURE-TAIL-16B";
+    REQUIRE(digest_memo::slot_of(t1) == digest_memo::slot_of(t2));
+    const auto d1 = digest_token(t1), d2 = digest_token(t2);
+    CHECK(d1 != d2);
+    const auto before = memo.hits();
+    CHECK(memo.digest(t1) == d1);
+    CHECK(memo.digest(t2) == d2);  // evicts t1
+    CHECK(memo.digest(t1) == d1);  // evicts t2
+    CHECK(memo.digest(t1) == d1);
+    CHECK(memo.hits() == before + 1);
+
+    // Longer than max_token: hashed every time, never remembered.
+    const std::string big(digest_memo::max_token + 1, 'x');
+    const auto db = memo.digest(big);
+    CHECK(memo.digest(big) == db);
+    CHECK(memo.hits() == before + 1);
+    CHECK(db != memo.digest(std::string(digest_memo::max_token, 'x')));
+
+    // Short tokens (under 16 bytes) and the empty token are fine too.
+    CHECK(memo.digest("") != memo.digest("a"));
+    CHECK(memo.digest("") == digest_token(""));
+}
+
 TEST_CASE("token cache: sharded LRU is bounded and evicts the least recently used", "[jwt_signer][cache]")
 {
     sharded_lru<int> lru(4, 1);

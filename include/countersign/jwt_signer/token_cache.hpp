@@ -56,8 +56,34 @@ namespace countersign::jwt_signer {
 
 using token_digest = std::array<unsigned char, 32>;
 
-/// SHA-256 of the token.
+/// SHA-256 of the token, through the calling thread's digest_memo.
 token_digest digest_token(std::string_view token);
+
+/// Remembers the SHA-256 of the last tokens seen, so that a client sending
+/// the same token on every request costs a compare, not a hash. A digest is
+/// a pure function of the token, so nothing ever invalidates an entry; a hit
+/// compares the whole token, so a slot collision only costs a hash. Direct
+/// mapped and not thread-safe: one per thread (digest_token's).
+class digest_memo {
+public:
+    static constexpr std::size_t slots = 256;
+    /// Longer tokens are hashed every time (bounds the memo to 1 MiB).
+    static constexpr std::size_t max_token = 4096;
+
+    token_digest digest(std::string_view token);
+    /// Digests served from the memo.
+    std::uint64_t hits() const noexcept { return hits_; }
+    static std::size_t slot_of(std::string_view token) noexcept;
+
+private:
+    struct slot {
+        std::string token;
+        token_digest digest{};
+        bool used = false;
+    };
+    std::array<slot, slots> slots_{};
+    std::uint64_t hits_ = 0;
+};
 
 struct token_digest_hash {
     std::size_t operator()(const token_digest& d) const noexcept
