@@ -80,7 +80,7 @@ void upstream_pool::release(const config::service_config& service, upstream_conn
     auto& list = it->second;
     if (list.size() >= settings_.upstream_keepalive_pool_size)
         return;
-    conn->idle_since = std::chrono::steady_clock::now();
+    conn->idle_since = coarse_steady_now();
     conn->tcp().expires_never();
     list.push_back(std::move(conn));
 }
@@ -119,7 +119,9 @@ upstream_connection_ptr upstream_pool::take_idle(const config::service_config& s
     if (it == idle_.end())
         return nullptr;
     auto& list = it->second;
-    auto now = std::chrono::steady_clock::now();
+    // Idle ages from the coarse clock: a connection may be kept a tick
+    // (a few ms) past upstream_keepalive_idle_timeout, never dropped early.
+    const auto now = coarse_steady_now();
     while (!list.empty()) {
         auto conn = std::move(list.back());
         list.pop_back();

@@ -244,3 +244,26 @@ TEST_CASE("deadline_stream: destroying the stream with a read in flight is safe"
     CHECK(completed);
     CHECK(got == net::error::operation_aborted);
 }
+
+TEST_CASE("coarse clock: never ahead of steady_clock, at most one tick behind", "[core][deadline]")
+{
+    const auto res = coarse_steady_resolution();
+    CHECK(res >= std::chrono::steady_clock::duration::zero());
+    CHECK(res <= std::chrono::milliseconds(100));
+    for (int i = 0; i < 1000; ++i) {
+        const auto before = std::chrono::steady_clock::now();
+        const auto coarse = coarse_steady_now();
+        const auto after = std::chrono::steady_clock::now();
+        REQUIRE(coarse <= after);
+        REQUIRE(coarse + res >= before);
+    }
+}
+
+TEST_CASE("deadline_stream: expires_after never sets a deadline earlier than now + d", "[core][deadline]")
+{
+    pair_fixture f;
+    const auto before = std::chrono::steady_clock::now();
+    f.client->expires_after(10s);
+    CHECK(f.client->expiry() >= before + 10s);
+    CHECK(f.client->expiry() <= std::chrono::steady_clock::now() + 10s + coarse_steady_resolution());
+}

@@ -25,6 +25,14 @@ public:
     static const clock& system();
 };
 
+/// steady_clock::now() from the kernel's coarse monotonic clock (the time of
+/// the last timer tick, a few ms old at most): a few ns instead of a TSC read.
+/// For deadlines and idle ages, never for latencies. Never later than
+/// steady_clock::now(), and at most coarse_steady_resolution() earlier.
+std::chrono::steady_clock::time_point coarse_steady_now() noexcept;
+/// The tick of coarse_steady_now() (about 1-10 ms, fixed at boot).
+std::chrono::steady_clock::duration coarse_steady_resolution() noexcept;
+
 /// A clock that only moves when told to. Thread-safe.
 class manual_clock final : public clock {
 public:

@@ -28,7 +28,10 @@ namespace countersign::jwt_signer {
 /// Step timings for `enable_instrumentation`.
 class step_timer {
 public:
-    explicit step_timer(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+    explicit step_timer(bool enabled)
+        : enabled_(enabled), start_(enabled ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{})
+    {
+    }
     bool enabled() const noexcept { return enabled_; }
     /// Records the concatenated parts as one step, with the elapsed time
     /// since the start. Nothing is built when the timer is off (the
