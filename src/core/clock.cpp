@@ -32,18 +32,6 @@ std::chrono::steady_clock::time_point coarse_steady_now() noexcept
     return std::chrono::steady_clock::now();
 }
 
-std::chrono::steady_clock::duration coarse_steady_resolution() noexcept
-{
-    static const std::chrono::steady_clock::duration res = [] {
-#ifdef CLOCK_MONOTONIC_COARSE
-        timespec ts;
-        if (::clock_getres(CLOCK_MONOTONIC_COARSE, &ts) == 0) return to_duration(ts);
-#endif
-        return std::chrono::steady_clock::duration::zero();
-    }();
-    return res;
-}
-
 const clock& clock::system()
 {
     static const system_clock_impl instance;

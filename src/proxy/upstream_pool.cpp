@@ -1,5 +1,7 @@
 #include <countersign/proxy/upstream_pool.hpp>
 
+#include <countersign/core/clock.hpp>
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -113,27 +115,28 @@ ssl::context* upstream_pool::tls_context(const upstream_key& key, error_code& ec
     return raw;
 }
 
-upstream_connection_ptr upstream_pool::take_idle(const config::service_config& service)
+upstream_connection_ptr upstream_pool::take_idle(const config::service_config& service, bool check_alive)
 {
     auto it = idle_.find(service);
     if (it == idle_.end())
         return nullptr;
     auto& list = it->second;
-    // Idle ages from the coarse clock: a connection may be kept a tick
-    // (a few ms) past upstream_keepalive_idle_timeout, never dropped early.
+    // Idle ages from the coarse clock: off by a few ms at most.
     const auto now = coarse_steady_now();
     while (!list.empty()) {
         auto conn = std::move(list.back());
         list.pop_back();
-        if (now - conn->idle_since < settings_.upstream_keepalive_idle_timeout && alive(*conn))
+        if (now - conn->idle_since >= settings_.upstream_keepalive_idle_timeout)
+            continue;  // closed as it goes
+        if (check_alive ? alive(*conn) : conn->tcp().socket().is_open())
             return conn;
     }
     return nullptr;
 }
 
-net::awaitable<acquire_result> upstream_pool::acquire(const config::service_config& service)
+net::awaitable<acquire_result> upstream_pool::acquire(const config::service_config& service, bool pooled)
 {
-    if (auto conn = take_idle(service)) {
+    if (auto conn = pooled ? take_idle(service) : nullptr) {
         acquire_result r;
         r.conn = std::move(conn);
         r.reused = true;

@@ -40,6 +40,7 @@ struct exchange_state {
     bool continue_sent = false;
     bool access_ran = false;
     bool upstream_used = false;
+    bool upstream_reused = false;  ///< the current upstream connection came from the pool
     std::unique_ptr<char[]> primed;  ///< first chunked body bytes, read before contacting the upstream
     std::size_t primed_size = 0;
 
@@ -52,12 +53,37 @@ struct exchange_state {
 
 struct exchange_outcome {
     bool reusable = false;  ///< the upstream connection can go back to the pool
+    /// The pooled connection turned out dead (the upstream had closed it):
+    /// nothing of a response arrived, the request was sent whole from memory
+    /// and either never got out or is idempotent. Nothing was answered or
+    /// logged: the caller sends it again on a fresh connection.
+    bool retry_fresh = false;
 };
+
+/// RFC 9110 9.2.2: a request that may be sent again after a connection failed
+/// before the response.
+inline bool idempotent_method(std::string_view m)
+{
+    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
+}
 
 /// Sends x.req (and the body: buffered, or relayed from `down`) on `up`,
 /// reads the response header, runs header_filter and relays the response
 /// to `down`. On failure before the response started, sets x.status (400,
 /// 408, 413, 502 or 504) and leaves the answer to the caller.
+/// The request goes out in one write from memory (no body, or the body a
+/// plugin read), so it can be sent again.
+inline bool whole_in_memory(const exchange_state& x)
+{
+    return x.buffered_body || (x.parser.is_done() && !x.parser.chunked());
+}
+
+/// It may be sent again after its connection failed before the response.
+inline bool proxy_idempotent(const exchange_state& x)
+{
+    return idempotent_method(x.method) && whole_in_memory(x);
+}
+
 template <class Down, class Up>
 net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& down_buf, Up& up, exchange_state& x,
                                               worker& w)
@@ -85,7 +111,8 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
     else if (x.parser.chunked())
         req.chunked(true);
     bool request_sent = false;
-    if (x.buffered_body || (x.parser.is_done() && !x.parser.chunked())) {
+    const bool from_memory = whole_in_memory(x);
+    if (from_memory) {
         // The whole request is at hand (no body, or the body a plugin read):
         // one flat write of header and body, without the serializer.
         std::string head;
@@ -96,6 +123,10 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
             wire[1] = net::buffer(*x.buffered_body);
         up_tcp.expires_after(svc.write_timeout);
         auto [wec, wn] = co_await net::async_write(up, wire, use_tuple);
+        if (wec && x.upstream_reused && wec != beast::error::timeout) {
+            out.retry_fresh = true;
+            co_return out;
+        }
         if (wec) {
             fail(wec == beast::error::timeout ? 504 : 502, "writing request", wec);
             co_return out;
@@ -146,6 +177,11 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
     for (;;) {
         up_tcp.expires_after(svc.read_timeout);
         auto head = co_await read_head(up, ubuf, 64 * 1024, [] {});
+        if (head.ec && !head.got_bytes && !rp && x.upstream_reused && from_memory &&
+            head.ec != beast::error::timeout && idempotent_method(x.method)) {
+            out.retry_fresh = true;
+            co_return out;
+        }
         if (head.ec) {
             if (head.ec == beast::error::timeout)
                 fail(504, "timed out reading response header");

@@ -28,6 +28,11 @@ void register_node_metrics(const node& n)
                      "Upstream requests sent on a pooled keep-alive connection.", "counter");
         write_sample(out, "countersign_upstream_connections_reused_total", {},
                      static_cast<double>(s.upstream_connections_reused.load()));
+        write_header(out, "countersign_upstream_stale_retries_total",
+                     "Requests sent again on a new upstream connection because the pooled one had been closed.",
+                     "counter");
+        write_sample(out, "countersign_upstream_stale_retries_total", {},
+                     static_cast<double>(s.upstream_stale_retries.load()));
     });
 }
 

@@ -506,27 +506,46 @@ private:
                 co_return;
         }
         x.upstream_used = true;
-        proxy::acquire_result acq;
-        acq.conn = w_.pool.take_idle(*ctx.service);
-        if (acq.conn)
-            acq.reused = true;
-        else
-            acq = co_await w_.pool.acquire(*ctx.service);
-        ctx.timings.upstream_connect = acq.connect_time;
-        if (!acq.conn) {
-            x.status = acq.failure == proxy::connect_failure::timeout ? 504 : 502;
-            x.keep_client = true;
-            w_.stats->upstream_errors++;
-            spdlog::error("upstream {}:{} of service {} unreachable after {} attempt(s): {}", ctx.service->host,
-                          ctx.service->port, ctx.service->name, acq.attempts, acq.ec.message());
+        // A request that run_exchange may send again (idempotent, and whole
+        // in memory) takes a pooled connection without the liveness peek, a
+        // syscall per request: a connection the upstream closed fails it at
+        // once, before any response byte, and it goes out again on a new
+        // one. Any other request gets a connection checked first.
+        const bool resendable = proxy_idempotent(x);
+        // A second round only when the pooled connection of the first was
+        // found dead before any of the response (run_exchange decides).
+        for (bool pooled = true;; pooled = false) {
+            proxy::acquire_result acq;
+            if (pooled)
+                acq.conn = w_.pool.take_idle(*ctx.service, !resendable);
+            if (acq.conn)
+                acq.reused = true;
+            else
+                acq = co_await w_.pool.acquire(*ctx.service, pooled);
+            ctx.timings.upstream_connect = acq.connect_time;
+            if (!acq.conn) {
+                x.status = acq.failure == proxy::connect_failure::timeout ? 504 : 502;
+                x.keep_client = true;
+                w_.stats->upstream_errors++;
+                spdlog::error("upstream {}:{} of service {} unreachable after {} attempt(s): {}", ctx.service->host,
+                              ctx.service->port, ctx.service->name, acq.attempts, acq.ec.message());
+                co_return;
+            }
+            (acq.reused ? w_.stats->upstream_connections_reused : w_.stats->upstream_connections_opened)++;
+            x.upstream_reused = acq.reused;
+            auto conn = std::move(acq.conn);
+            auto outcome = co_await conn->visit([&](auto& up) { return run_exchange(stream_, buf_, up, x, w_); });
+            if (outcome.retry_fresh) {
+                w_.stats->upstream_stale_retries++;
+                spdlog::debug("upstream {}:{} (service {}): pooled connection was closed; sending again on a new one",
+                              ctx.service->host, ctx.service->port, ctx.service->name);
+                continue;
+            }
+            if (outcome.reusable) {
+                conn->requests++;
+                w_.pool.release(*ctx.service, std::move(conn));
+            }
             co_return;
-        }
-        (acq.reused ? w_.stats->upstream_connections_reused : w_.stats->upstream_connections_opened)++;
-        auto conn = std::move(acq.conn);
-        auto outcome = co_await conn->visit([&](auto& up) { return run_exchange(stream_, buf_, up, x, w_); });
-        if (outcome.reusable) {
-            conn->requests++;
-            w_.pool.release(*ctx.service, std::move(conn));
         }
     }
 

@@ -241,6 +241,11 @@ struct echo_upstream::impl {
             }
             if (auto e = co_await write_response(sock, rec, head, keep_alive))
                 co_return;
+            if (opts.close_after_response) {
+                error_code ignored;
+                sock.close(ignored);
+                co_return;
+            }
             if (!keep_alive) {
                 error_code ignored;
                 sock.shutdown(tcp::socket::shutdown_send, ignored);

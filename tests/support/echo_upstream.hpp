@@ -38,6 +38,9 @@ struct echo_options {
     /// Honour keep-alive. When false every response carries
     /// `Connection: close` and the connection is closed after it.
     bool keep_alive = true;
+    /// Answer as keep-alive, then close the connection at once: the gateway
+    /// holds a pooled connection the upstream has already closed.
+    bool close_after_response = false;
     /// Status code of every answer.
     unsigned status = 200;
     /// Extra headers added to every answer.

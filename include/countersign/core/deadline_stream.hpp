@@ -4,7 +4,7 @@
 // it when the operation completes: a timer-queue insert, a removal, and a
 // cancelled handler run through the scheduler, for each of the four or more
 // transfers of a proxied request. Here the deadline is a time point in the
-// stream; setting it costs a (coarse) clock read. A single watchdog wait sleeps until
+// stream; setting it costs a clock read. A single watchdog wait sleeps until
 // the earliest deadline it has been asked about, and when it wakes early (the
 // deadline moved later meanwhile) it sleeps again until the current one. The
 // timer is touched only when a deadline moves earlier than the watchdog's
@@ -36,7 +36,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 
-#include <countersign/core/clock.hpp>
 #include <countersign/core/net.hpp>
 
 namespace countersign {
@@ -105,9 +104,7 @@ public:
     /// Sets the deadline of the operations started from now on (and of those
     /// in flight). Clears a passed deadline.
     void expires_at(time_point t);
-    /// From the coarse clock, rounded up by its tick: never early, at most a
-    /// tick (a few ms) late, and a few ns instead of a TSC read per transfer.
-    void expires_after(duration d) { expires_at(coarse_steady_now() + coarse_steady_resolution() + d); }
+    void expires_after(duration d) { expires_at(clock::now() + d); }
     void expires_never() { expires_at(time_point::max()); }
     /// The current deadline (time_point::max() for none).
     time_point expiry() const noexcept { return s_->deadline; }

@@ -89,13 +89,16 @@ public:
 
     /// A pooled connection to the service's target that is still usable,
     /// or null. Synchronous: the usual request needs no coroutine to get one.
-    upstream_connection_ptr take_idle(const config::service_config& service);
+    /// With `check_alive`, a connection the upstream closed while it was idle
+    /// is found out before use (one peek syscall); without it, the caller
+    /// must cope with a dead connection (a request it can send again).
+    upstream_connection_ptr take_idle(const config::service_config& service, bool check_alive = true);
 
     /// An idle pooled connection to the service's target if a live one
-    /// exists, else a new one. Connect failures (DNS, refused, connect
+    /// exists (and `pooled`), else a new one. Connect failures (DNS, refused, connect
     /// timeout, TLS handshake) are retried `service.retries` times; nothing
     /// has been sent on the connection when this returns.
-    net::awaitable<acquire_result> acquire(const config::service_config& service);
+    net::awaitable<acquire_result> acquire(const config::service_config& service, bool pooled = true);
 
     /// Returns a connection to the service's target whose last exchange
     /// completed cleanly and that may be kept alive.

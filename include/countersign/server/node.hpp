@@ -33,6 +33,8 @@ struct node_stats {
     std::atomic<std::uint64_t> responses_by_class[5]{};
     std::atomic<std::uint64_t> upstream_connections_opened{0};
     std::atomic<std::uint64_t> upstream_connections_reused{0};
+    /// Requests sent again on a new connection: the pooled one was dead.
+    std::atomic<std::uint64_t> upstream_stale_retries{0};
     std::atomic<std::uint64_t> upstream_errors{0};       ///< 502/504 answered by the gateway
     std::atomic<std::uint64_t> rejected_framing{0};      ///< 400/405/505 from framing checks
     std::atomic<std::uint64_t> connections_rejected{0};  ///< closed at once: max_connections reached
