@@ -145,7 +145,19 @@ void jwt_signer_plugin::reject(pipeline::request_context& ctx, token_kind kind, 
     ctx.exit = std::move(r);
 }
 
-net::awaitable<result<keyset_ptr>> jwt_signer_plugin::url_signing_keyset(const signing_settings& s,
+bool jwt_signer_plugin::rotation_check_due(int slot, std::chrono::seconds period) const
+{
+    if (period.count() <= 0) return false;
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.steady_now().time_since_epoch()).count();
+    auto& after = rotation_check_after_[slot];
+    std::int64_t due = after.load(std::memory_order_relaxed);
+    if (now < due) return false;
+    // One request (of any worker) per second wins the check.
+    return after.compare_exchange_strong(due, now + std::int64_t{1'000'000'000}, std::memory_order_relaxed);
+}
+
+net::awaitable<result<keyset_ptr>> jwt_signer_plugin::url_signing_keyset(const signing_settings& s, int slot,
                                                                           std::string& why) const
 {
     auto ex = co_await net::this_coro::executor;
@@ -154,11 +166,13 @@ net::awaitable<result<keyset_ptr>> jwt_signer_plugin::url_signing_keyset(const s
         why = ks.error().message;
         co_return ks.error().code;
     }
-    services_->maybe_rotate(s.keyset, s.keyset_rotate_period, &s.keyset_fetch, ex);
+    if (rotation_check_due(slot, s.keyset_rotate_period))
+        services_->maybe_rotate(s.keyset, s.keyset_rotate_period, &s.keyset_fetch, ex);
     co_return *ks;
 }
 
-result<keyset_ptr> jwt_signer_plugin::named_signing_keyset(const signing_settings& s, std::string& why) const
+result<keyset_ptr> jwt_signer_plugin::named_signing_keyset(const signing_settings& s, int slot,
+                                                           std::string& why) const
 {
     auto ks = services_->keysets().find(s.keyset);
     if (!ks) {
@@ -171,7 +185,8 @@ result<keyset_ptr> jwt_signer_plugin::named_signing_keyset(const signing_setting
         }
         ks = *made;
     }
-    services_->maybe_rotate(s.keyset, s.keyset_rotate_period, nullptr, {});
+    if (rotation_check_due(slot, s.keyset_rotate_period))
+        services_->maybe_rotate(s.keyset, s.keyset_rotate_period, nullptr, {});
     return ks;
 }
 
@@ -253,9 +268,9 @@ net::awaitable<void> jwt_signer_plugin::access(pipeline::request_context& ctx) c
             std::string why;
             result<keyset_ptr> ks = keyset_ptr{};
             if (slot.signing.keyset_is_url)
-                ks = co_await url_signing_keyset(slot.signing, why);
+                ks = co_await url_signing_keyset(slot.signing, index_of(k), why);
             else
-                ks = named_signing_keyset(slot.signing, why);
+                ks = named_signing_keyset(slot.signing, index_of(k), why);
             if (!ks) {
                 reject(ctx, k, auth_fail(auth_errc::keyset_unavailable, "signing keyset: " + why),
                        claim_source::payload, timer);

@@ -282,3 +282,30 @@ TEST_CASE("jwt-signer caches: a config reload drops both caches", "[integration]
     // Same keys (a reload never touches them): the new token has the same kid.
     CHECK(kid_of(upstream_token(*up.last_request())) == kid_of(before_reload));
 }
+
+TEST_CASE("jwt-signer: keyset_rotate_period rotates the signing keyset as requests come in",
+          "[integration][jwt_signer][cache]")
+{
+    // The period check is throttled to once a second per slot (it takes the
+    // node-wide rotation lock); the rotation must still happen. A 1 s period
+    // and a guard of 20 s: the test waits for an event, not a speed.
+    cache_setup setup;
+    const json cfg = setup.config(
+        json{{"access_token_signing_algorithm", "ES256"}, {"access_token_keyset_rotate_period", 1}});
+    gateway_process gw(gateway_yaml(setup.up.port(), cfg));
+    const auto token = idp_keys::get().token(default_claims());
+    REQUIRE(get(gw.proxy_port(), "/api", {{"Authorization", bearer(token)}}).status == 200);
+    const auto first_kid = kid_of(upstream_token(*setup.up.last_request()));
+    std::string kid = first_kid;
+    const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (kid == first_kid && std::chrono::steady_clock::now() < guard) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        REQUIRE(get(gw.proxy_port(), "/api", {{"Authorization", bearer(token)}}).status == 200);
+        kid = kid_of(upstream_token(*setup.up.last_request()));
+    }
+    CHECK(kid != first_kid);
+    // The new generation is published, so an upstream can verify it.
+    std::string why;
+    CHECK(pyjwt_verify(upstream_token(*setup.up.last_request()), public_jwks(gw), &why));
+    INFO(why);
+}

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <atomic>
 // The jwt-signer plugin (Kong priority 1020): for the access token, then the
 // channel token — locate (and remove) the incoming header, authenticate
 // (token_authenticator), map a consumer once per request, re-sign with the
@@ -64,8 +66,11 @@ private:
 
     /// The signing keyset: fetched from a URL (keyset_is_url), or a named
     /// keyset of the node, made again if it was deleted.
-    net::awaitable<result<keyset_ptr>> url_signing_keyset(const signing_settings& s, std::string& why) const;
-    result<keyset_ptr> named_signing_keyset(const signing_settings& s, std::string& why) const;
+    net::awaitable<result<keyset_ptr>> url_signing_keyset(const signing_settings& s, int slot, std::string& why) const;
+    result<keyset_ptr> named_signing_keyset(const signing_settings& s, int slot, std::string& why) const;
+    /// Whether this request checks keyset_rotate_period: at most once a
+    /// second per slot, since the check takes the node-wide rotation lock.
+    bool rotation_check_due(int slot, std::chrono::seconds period) const;
     void reject(pipeline::request_context& ctx, token_kind kind, const auth_status& st, claim_source source,
                 step_timer& timer) const;
 
@@ -74,6 +79,9 @@ private:
     const clock& clock_;
     slot_runtime access_;
     slot_runtime channel_;
+    /// Per slot: the steady time (ns) before which no request checks
+    /// keyset_rotate_period.
+    mutable std::atomic<std::int64_t> rotation_check_after_[2]{};
     mutable std::once_flag mappers_once_;
     mutable consumer_mappers mappers_;
 };
