@@ -10,9 +10,7 @@ public:
     std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now(); }
     std::chrono::steady_clock::time_point steady_now() const override { return std::chrono::steady_clock::now(); }
 };
-}  // namespace
 
-namespace {
 // libstdc++'s steady_clock is CLOCK_MONOTONIC; the coarse clock counts from
 // the same origin. Where it is missing, the precise clock stands in.
 std::chrono::steady_clock::duration to_duration(const timespec& ts)

@@ -134,14 +134,8 @@ upstream_connection_ptr upstream_pool::take_idle(const config::service_config& s
     return nullptr;
 }
 
-net::awaitable<acquire_result> upstream_pool::acquire(const config::service_config& service, bool pooled)
+net::awaitable<acquire_result> upstream_pool::acquire(const config::service_config& service)
 {
-    if (auto conn = pooled ? take_idle(service) : nullptr) {
-        acquire_result r;
-        r.conn = std::move(conn);
-        r.reused = true;
-        co_return r;
-    }
     auto key = upstream_key::of(service);
     acquire_result last;
     auto start = std::chrono::steady_clock::now();

@@ -67,10 +67,6 @@ inline bool idempotent_method(std::string_view m)
     return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
 }
 
-/// Sends x.req (and the body: buffered, or relayed from `down`) on `up`,
-/// reads the response header, runs header_filter and relays the response
-/// to `down`. On failure before the response started, sets x.status (400,
-/// 408, 413, 502 or 504) and leaves the answer to the caller.
 /// The request goes out in one write from memory (no body, or the body a
 /// plugin read), so it can be sent again.
 inline bool whole_in_memory(const exchange_state& x)
@@ -84,6 +80,10 @@ inline bool proxy_idempotent(const exchange_state& x)
     return idempotent_method(x.method) && whole_in_memory(x);
 }
 
+/// Sends x.req (and the body: buffered, or relayed from `down`) on `up`,
+/// reads the response header, runs header_filter and relays the response
+/// to `down`. On failure before the response started, sets x.status (400,
+/// 408, 413, 502 or 504) and leaves the answer to the caller.
 template <class Down, class Up>
 net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& down_buf, Up& up, exchange_state& x,
                                               worker& w)
@@ -111,8 +111,8 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
     else if (x.parser.chunked())
         req.chunked(true);
     bool request_sent = false;
-    const bool from_memory = whole_in_memory(x);
-    if (from_memory) {
+    const bool resendable = proxy_idempotent(x);
+    if (whole_in_memory(x)) {
         // The whole request is at hand (no body, or the body a plugin read):
         // one flat write of header and body, without the serializer.
         std::string head;
@@ -177,8 +177,8 @@ net::awaitable<exchange_outcome> run_exchange(Down& down, beast::flat_buffer& do
     for (;;) {
         up_tcp.expires_after(svc.read_timeout);
         auto head = co_await read_head(up, ubuf, 64 * 1024, [] {});
-        if (head.ec && !head.got_bytes && !rp && x.upstream_reused && from_memory &&
-            head.ec != beast::error::timeout && idempotent_method(x.method)) {
+        if (head.ec && !head.got_bytes && !rp && x.upstream_reused && resendable &&
+            head.ec != beast::error::timeout) {
             out.retry_fresh = true;
             co_return out;
         }

@@ -521,7 +521,7 @@ private:
             if (acq.conn)
                 acq.reused = true;
             else
-                acq = co_await w_.pool.acquire(*ctx.service, pooled);
+                acq = co_await w_.pool.acquire(*ctx.service);
             ctx.timings.upstream_connect = acq.connect_time;
             if (!acq.conn) {
                 x.status = acq.failure == proxy::connect_failure::timeout ? 504 : 502;

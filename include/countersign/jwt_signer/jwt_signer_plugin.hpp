@@ -1,6 +1,4 @@
 #pragma once
-
-#include <atomic>
 // The jwt-signer plugin (Kong priority 1020): for the access token, then the
 // channel token — locate (and remove) the incoming header, authenticate
 // (token_authenticator), map a consumer once per request, re-sign with the
@@ -17,6 +15,7 @@
 #include <countersign/pipeline/plugin.hpp>
 #include <countersign/pipeline/plugin_registry.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>

@@ -94,11 +94,11 @@ public:
     /// must cope with a dead connection (a request it can send again).
     upstream_connection_ptr take_idle(const config::service_config& service, bool check_alive = true);
 
-    /// An idle pooled connection to the service's target if a live one
-    /// exists (and `pooled`), else a new one. Connect failures (DNS, refused, connect
-    /// timeout, TLS handshake) are retried `service.retries` times; nothing
-    /// has been sent on the connection when this returns.
-    net::awaitable<acquire_result> acquire(const config::service_config& service, bool pooled = true);
+    /// A new connection to the service's target (take_idle() is the pooled
+    /// way). Connect failures (DNS, refused, connect timeout, TLS handshake)
+    /// are retried `service.retries` times; nothing has been sent on the
+    /// connection when this returns.
+    net::awaitable<acquire_result> acquire(const config::service_config& service);
 
     /// Returns a connection to the service's target whose last exchange
     /// completed cleanly and that may be kept alive.
